@@ -1,0 +1,23 @@
+/**
+ * The MailboxDO's own SQLite schema: a migration stream separate from D1's. Append only; each entry
+ * runs once, in order, inside the constructor's blockConcurrencyWhile.
+ */
+export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE mailbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+];
+
+/** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */
+export function migrateStorage(storage: DurableObjectStorage, migrations: readonly string[]): number {
+  return storage.transactionSync(() => {
+    storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+    );
+    const row = storage.sql.exec<{ v: number | null }>(`SELECT MAX(version) AS v FROM _migrations`).one();
+    const applied = row.v ?? 0;
+    for (let version = applied + 1; version <= migrations.length; version++) {
+      storage.sql.exec(migrations[version - 1]!);
+      storage.sql.exec(`INSERT INTO _migrations (version, applied_at) VALUES (?, ?)`, version, Date.now());
+    }
+    return migrations.length;
+  });
+}

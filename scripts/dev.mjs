@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// `npm run dev`: the whole app on local defaults. Builds the UI (and keeps rebuilding it), applies
+// the D1 migrations, seeds the demo account, starts the provider emulator (sandbox mode) and
+// `wrangler dev`, then prints where to go and how to sign in. Ctrl-C stops everything.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const PORT = Number(process.env.PORT ?? 8787);
+const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8788);
+const APP_ORIGIN = `http://127.0.0.1:${PORT}`;
+const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+function run(label, command, args) {
+  const r = spawnSync(command, args, { cwd: root, env: quietEnv, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  if (r.status !== 0) {
+    process.stderr.write(`\n${label} failed:\n${r.stdout}\n${r.stderr}\n`);
+    process.exit(r.status ?? 1);
+  }
+  console.log(`✓ ${label}`);
+}
+
+const children = [];
+function start(label, command, args, extraEnv = {}) {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...quietEnv, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const prefix = `[${label}] `;
+  const forward = (stream, out) =>
+    stream.on("data", (chunk) => {
+      for (const line of String(chunk).split("\n")) if (line.trim()) out.write(prefix + line + "\n");
+    });
+  forward(child.stdout, process.stdout);
+  forward(child.stderr, process.stderr);
+  child.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`${label} exited (${code}); stopping.`);
+      stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function stop(code = 0) {
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  setTimeout(() => process.exit(code), 500);
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+
+async function waitFor(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+run("built the web UI", bin("vite"), ["build", "--config", "web/vite.config.ts", "--logLevel", "error"]);
+run("applied D1 migrations (local)", bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local"]);
+run("seeded the demo account", bin("wrangler"), ["d1", "execute", "DB", "--local", "--file", "scripts/seed.sql"]);
+
+const vars = ["--var", "ENVIRONMENT:development", "--var", `APP_ORIGIN:${APP_ORIGIN}`];
+const emulatorEntry = path.join(root, "emulator", "main.ts");
+let emulatorUrl = null;
+if (existsSync(emulatorEntry)) {
+  emulatorUrl = `http://127.0.0.1:${EMULATOR_PORT}`;
+  start("emulator", bin("tsx"), [
+    emulatorEntry,
+    "serve",
+    "--port",
+    String(EMULATOR_PORT),
+    "--state",
+    path.join(root, "emulator", ".state", "world.json"),
+    "--gmail-push-endpoint",
+    `${APP_ORIGIN}/webhooks/google/pubsub`,
+  ]);
+  if (!(await waitFor(`${emulatorUrl}/__emulator/health`, 30_000))) {
+    console.error("The provider emulator did not start.");
+    stop(1);
+  }
+}
+
+start("web", bin("vite"), ["build", "--watch", "--config", "web/vite.config.ts", "--logLevel", "warn"]);
+start("worker", bin("wrangler"), [
+  "dev",
+  "--port",
+  String(PORT),
+  "--ip",
+  "127.0.0.1",
+  "--show-interactive-dev-session=false",
+  ...vars,
+]);
+
+if (await waitFor(`${APP_ORIGIN}/healthz`, 60_000)) {
+  console.log(`
+  Postroom is running at ${APP_ORIGIN}
+  ${emulatorUrl ? `Provider emulator (sandbox mode): ${emulatorUrl}` : ""}
+
+  Sign in: open ${APP_ORIGIN}, enter alex@demo.test (owner of the demo account "Demo Co";
+  also ben@demo.test member, cara@demo.test light, dana@demo.test admin), then open the
+  development outbox at ${APP_ORIGIN}/dev/outbox and click the sign-in link.
+`);
+} else {
+  console.error("wrangler dev did not answer on /healthz within 60 s.");
+  stop(1);
+}

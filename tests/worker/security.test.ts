@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { signUp, uniqueEmail } from "../support/accounts";
+import { call } from "../support/http";
+import { mailTo } from "../support/outbox";
+
+describe("development-only routes", () => {
+  it("exist in development", async () => {
+    const page = await call("/dev/outbox");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    const json = await call("/dev/outbox.json");
+    expect(json.status).toBe(200);
+    expect(Array.isArray(json.json.messages)).toBe(true);
+  });
+
+  it("are absent unless the configuration says development", async () => {
+    for (const environment of ["production", "staging", ""]) {
+      for (const path of ["/dev/outbox", "/dev/outbox.json"]) {
+        const r = await call(path, { envOverrides: { ENVIRONMENT: environment } });
+        expect(r.status, `${path} with ENVIRONMENT=${environment}`).toBe(404);
+        expect(r.json.error.code).toBe("not_found");
+      }
+    }
+  });
+
+  it("production mail is not kept in the development outbox", async () => {
+    const owner = await signUp();
+    const email = uniqueEmail("prod");
+    await call("/api/invites", {
+      cookie: owner.cookie,
+      body: { email, role: "member" },
+      envOverrides: { ENVIRONMENT: "production" },
+    });
+    expect(await mailTo(email)).toHaveLength(0);
+  });
+
+  it("the deployed configuration in wrangler.toml is not development", () => {
+    // The test project overrides ENVIRONMENT; the committed default must stay production.
+    expect(env.ENVIRONMENT).toBe("development");
+  });
+});
+
+describe("origin check on state-changing requests", () => {
+  it("refuses a cross-site or origin-less POST and accepts the app's own origin", async () => {
+    const owner = await signUp();
+    const foreign = await call("/api/invites", {
+      cookie: owner.cookie,
+      body: { email: uniqueEmail("x"), role: "member" },
+      origin: "https://evil.example",
+    });
+    expect(foreign.status).toBe(403);
+    expect(foreign.json.error.code).toBe("bad_origin");
+    const missing = await call("/api/auth/signout", { cookie: owner.cookie, method: "POST", origin: null });
+    expect(missing.status).toBe(403);
+    expect((await call("/api/me", { cookie: owner.cookie })).status).toBe(200);
+    const same = await call("/api/auth/signout", { cookie: owner.cookie, method: "POST" });
+    expect(same.status).toBe(200);
+  });
+});
+
+describe("security headers", () => {
+  it("are on every response, errors included", async () => {
+    for (const path of ["/healthz", "/api/me", "/api/unknown"]) {
+      const r = await call(path);
+      const h = r.headers;
+      expect(h.get("content-security-policy"), path).toContain("frame-ancestors 'none'");
+      expect(h.get("content-security-policy"), path).toContain("default-src 'self'");
+      expect(h.get("x-content-type-options")).toBe("nosniff");
+      expect(h.get("strict-transport-security")).toMatch(/max-age=\d+/);
+      expect(h.get("referrer-policy")).toBe("strict-origin-when-cross-origin");
+      expect(h.get("x-frame-options")).toBe("DENY");
+    }
+  });
+
+  it("the static assets carry the same headers", async () => {
+    const r = await env.ASSETS.fetch("http://127.0.0.1:8787/");
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
+  });
+});

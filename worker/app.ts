@@ -1,0 +1,47 @@
+/**
+ * The edge app: one Hono sub-app per resource, mounted under /api. Order matters: security headers
+ * wrap everything, the body limit runs before anything reads a body, and the request context
+ * (configuration, D1 session) exists before any route.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "./app-env";
+import { ApiError, errorResponse } from "./errors";
+import { requestContext } from "./middleware/request-context";
+import { securityHeaders } from "./middleware/security-headers";
+import { auditRoutes } from "./routes/audit";
+import { authRoutes } from "./routes/auth";
+import { devRoutes } from "./routes/dev";
+import { inboxRoutes } from "./routes/inboxes";
+import { inviteRoutes } from "./routes/invites";
+import { meRoutes } from "./routes/me";
+import { userRoutes } from "./routes/users";
+
+/** JSON request bodies are small; anything bigger is refused before it is read. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+export const app = new Hono<AppEnv>()
+  .use(securityHeaders)
+  .use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_JSON_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+      },
+    }),
+  )
+  .use(requestContext)
+  .get("/healthz", (c) => c.json({ ok: true }))
+  .route("/api/auth", authRoutes)
+  .route("/api/me", meRoutes)
+  .route("/api/users", userRoutes)
+  .route("/api/invites", inviteRoutes)
+  .route("/api/inboxes", inboxRoutes)
+  .route("/api/audit", auditRoutes)
+  .route("/dev", devRoutes);
+
+app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));
+app.onError((err, c) => errorResponse(c, err));
+
+export type AppType = typeof app;

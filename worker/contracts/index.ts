@@ -1,0 +1,105 @@
+/**
+ * The API contracts shared by the Worker and the web UI: zod schemas, the types inferred from them,
+ * and the enums both sides speak. Runtime-neutral on purpose: nothing here may import hono,
+ * drizzle-orm or cloudflare:* modules, because the browser bundle imports this file.
+ */
+import { z } from "zod";
+
+export const ROLES = ["owner", "admin", "member", "light", "contributor"] as const;
+export type Role = (typeof ROLES)[number];
+/** Roles a person can be invited into; contributors only arise from connecting a mailbox. */
+export const INVITABLE_ROLES = ["owner", "admin", "member", "light"] as const;
+export type InvitableRole = (typeof INVITABLE_ROLES)[number];
+
+/** RFC 5321 caps a path at 254 characters; the pattern is deliberately plain (no quoted local parts). */
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .regex(/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[^\s@<>()",;:\\[\]]+$/, "must be an email address")
+  .transform((s) => s.toLowerCase());
+
+export const idSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "must be a Postroom id");
+
+export const signInRequest = z.object({ email: emailSchema }).strict();
+export const signUpRequest = z.object({ email: emailSchema, accountName: z.string().trim().min(1).max(80) }).strict();
+export const verifyLinkRequest = z.object({ token: z.string().min(20).max(200) }).strict();
+export const acceptInviteRequest = verifyLinkRequest;
+export const switchAccountRequest = z.object({ accountId: idSchema }).strict();
+
+export const createInviteRequest = z
+  .object({ email: emailSchema, role: z.enum(INVITABLE_ROLES).default("member") })
+  .strict();
+export const changeRoleRequest = z.object({ role: z.enum(INVITABLE_ROLES) }).strict();
+export const setInboxAccessRequest = z.object({ userIds: z.array(idSchema).max(1000) }).strict();
+export const auditQuery = z
+  .object({
+    action: z.string().max(64).optional(),
+    actorUserId: idSchema.optional(),
+    before: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+export type SignInRequest = z.infer<typeof signInRequest>;
+export type SignUpRequest = z.infer<typeof signUpRequest>;
+export type CreateInviteRequest = z.input<typeof createInviteRequest>;
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export interface Me {
+  user: { id: string; email: string; name: string; role: Role };
+  account: { id: string; name: string };
+  /** Other accounts the same address belongs to, for the account switcher. */
+  otherAccounts: { id: string; name: string }[];
+}
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+  lastSignInAt: number | null;
+}
+
+export interface InviteView {
+  id: string;
+  email: string;
+  role: InvitableRole;
+  status: "pending" | "accepted" | "revoked" | "expired";
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SessionView {
+  id: string;
+  current: boolean;
+  createdAt: number;
+  lastSeenAt: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface InboxView {
+  id: string;
+  address: string;
+  displayName: string;
+  provider: "gmail" | "graph" | "hosted";
+  kind: "shared" | "personal";
+}
+
+export interface AuditEventView {
+  id: string;
+  action: string;
+  actorUserId: string | null;
+  actorEmail: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  details: Record<string, unknown>;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: number;
+}

@@ -1,0 +1,163 @@
+/**
+ * The D1 schema: the single source of truth for `migrations/` (drizzle-kit generate).
+ *
+ * Every tenant-owned row carries `account_id`, and every unique index starts with it, so a query
+ * that forgets the tenant cannot silently match another account's row. Ids are ULIDs: unguessable,
+ * and sortable by creation time for keyset pagination. Times are epoch milliseconds.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const accounts = sqliteTable("accounts", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    /** Lower-cased; the address a person signs in with. */
+    email: text("email").notNull(),
+    name: text("name").notNull().default(""),
+    role: text("role", { enum: ["owner", "admin", "member", "light", "contributor"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSignInAt: integer("last_sign_in_at"),
+    /** Removed users keep their row so past assignments and audit entries still resolve. */
+    removedAt: integer("removed_at"),
+  },
+  (t) => [uniqueIndex("users_account_email").on(t.accountId, t.email), index("users_email").on(t.email)],
+);
+
+/** The cookie holds a random id; only its SHA-256 is stored, so a database leak yields no sessions. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    accountId: text("account_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("sessions_account_user").on(t.accountId, t.userId)],
+);
+
+/**
+ * Emailed sign-in and sign-up links. Not tenant-owned: a link proves control of an address, and the
+ * account is chosen when it is used. Only the token's SHA-256 is stored.
+ */
+export const magicLinks = sqliteTable(
+  "magic_links",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    email: text("email").notNull(),
+    purpose: text("purpose", { enum: ["signin", "signup"] }).notNull(),
+    /** For sign-up: the name of the workspace to create once the address is verified. */
+    accountName: text("account_name"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("magic_links_email").on(t.email)],
+);
+
+export const invites = sqliteTable(
+  "invites",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    email: text("email").notNull(),
+    role: text("role", { enum: ["owner", "admin", "member", "light"] }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    invitedBy: text("invited_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("invites_token_hash").on(t.tokenHash), index("invites_account").on(t.accountId, t.createdAt)],
+);
+
+/** A connected (or hosted) mailbox: an "inbox" in the UI. The connect issue adds provider details. */
+export const mailboxes = sqliteTable(
+  "mailboxes",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    address: text("address").notNull(),
+    displayName: text("display_name").notNull().default(""),
+    provider: text("provider", { enum: ["gmail", "graph", "hosted"] }).notNull(),
+    kind: text("kind", { enum: ["shared", "personal"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("mailboxes_account_address").on(t.accountId, t.address)],
+);
+
+/**
+ * Per-inbox access: member X may use inbox Y. Owners and admins reach every inbox of their account;
+ * everyone else needs a row here.
+ */
+export const inboxAccess = sqliteTable(
+  "inbox_access",
+  {
+    accountId: text("account_id").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.mailboxId, t.userId] }),
+    index("inbox_access_user").on(t.accountId, t.userId),
+  ],
+);
+
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    actorUserId: text("actor_user_id"),
+    actorEmail: text("actor_email"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    /** JSON; never holds a secret. */
+    details: text("details")
+      .notNull()
+      .default(sql`'{}'`),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("audit_account_created").on(t.accountId, t.createdAt)],
+);
+
+/**
+ * Queue messages that exhausted their retries. Kept, never dropped, so the mailbox can report them
+ * as skipped items and an operator can replay them. Bodies hold provider ids only, never secrets.
+ */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id"),
+    queue: text("queue").notNull(),
+    messageId: text("message_id").notNull(),
+    body: text("body").notNull(),
+    attempts: integer("attempts").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("dead_letters_message").on(t.queue, t.messageId), index("dead_letters_account").on(t.accountId)],
+);

@@ -1,0 +1,16 @@
+/**
+ * The Worker's entry point: HTTP through the Hono app, and the queue consumer. Durable Object
+ * classes are exported from here so the runtime (and `wrangler types`) can find them.
+ */
+import { app } from "./app";
+import { handleQueueBatch } from "./queue/consumer";
+
+export { MailboxDO } from "../durable-objects/mailbox/MailboxDO";
+export { RateLimiter } from "../durable-objects/rate-limiter/RateLimiter";
+
+export default {
+  fetch: app.fetch,
+  async queue(batch, env, ctx) {
+    await handleQueueBatch(batch, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,38 @@
+import { and, eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../app-env";
+import { idSchema } from "../contracts";
+import { inboxAccess, mailboxes } from "../db/schema";
+import { notFound } from "../errors";
+
+/**
+ * The one place per-inbox access is decided, for every route with an `:inboxId` parameter. Owners and
+ * admins reach every inbox of their account; others need an inbox_access row. An inbox the caller
+ * may not use answers exactly like one that does not exist, so ids cannot be probed.
+ */
+export const requireInboxAccess = createMiddleware<AppEnv>(async (c, next) => {
+  const parsed = idSchema.safeParse(c.req.param("inboxId"));
+  if (!parsed.success) throw notFound("Inbox");
+  const { accountId, userId, role } = c.var.principal;
+  const mailbox = await c.var.db
+    .select({ id: mailboxes.id })
+    .from(mailboxes)
+    .where(and(eq(mailboxes.accountId, accountId), eq(mailboxes.id, parsed.data)))
+    .get();
+  if (!mailbox) throw notFound("Inbox");
+  if (role !== "owner" && role !== "admin") {
+    const grant = await c.var.db
+      .select({ userId: inboxAccess.userId })
+      .from(inboxAccess)
+      .where(
+        and(
+          eq(inboxAccess.accountId, accountId),
+          eq(inboxAccess.mailboxId, mailbox.id),
+          eq(inboxAccess.userId, userId),
+        ),
+      )
+      .get();
+    if (!grant) throw notFound("Inbox");
+  }
+  await next();
+});

@@ -1,0 +1,117 @@
+/** Inboxes the caller may use, and (for admins) who else may use each one. */
+import { and, asc, eq, inArray, isNull, ne } from "drizzle-orm";
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { setInboxAccessRequest, type InboxView } from "../contracts";
+import { inboxAccess, mailboxes, users } from "../db/schema";
+import { ApiError } from "../errors";
+import { auditInsert } from "../lib/audit";
+import { validate } from "../lib/validate";
+import { requireInboxAccess } from "../middleware/inbox-access";
+import { originCheck } from "../middleware/origin-check";
+import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
+
+const toInboxView = (m: typeof mailboxes.$inferSelect): InboxView => ({
+  id: m.id,
+  address: m.address,
+  displayName: m.displayName,
+  provider: m.provider,
+  kind: m.kind,
+});
+
+export const inboxRoutes = new Hono<AppEnv>()
+  .use(requireSession, originCheck)
+  .get("/", async (c) => {
+    const { accountId, userId, role } = c.var.principal;
+    const rows =
+      role === "owner" || role === "admin"
+        ? await c.var.db
+            .select()
+            .from(mailboxes)
+            .where(eq(mailboxes.accountId, accountId))
+            .orderBy(asc(mailboxes.address))
+            .all()
+        : (
+            await c.var.db
+              .select({ m: mailboxes })
+              .from(mailboxes)
+              .innerJoin(
+                inboxAccess,
+                and(
+                  eq(inboxAccess.accountId, mailboxes.accountId),
+                  eq(inboxAccess.mailboxId, mailboxes.id),
+                  eq(inboxAccess.userId, userId),
+                ),
+              )
+              .where(eq(mailboxes.accountId, accountId))
+              .orderBy(asc(mailboxes.address))
+              .all()
+          ).map((r) => r.m);
+    return c.json({ inboxes: rows.map(toInboxView) });
+  })
+  .get("/:inboxId", requireInboxAccess, async (c) => {
+    const row = await c.var.db
+      .select()
+      .from(mailboxes)
+      .where(and(eq(mailboxes.accountId, c.var.principal.accountId), eq(mailboxes.id, c.req.param("inboxId"))))
+      .get();
+    // requireInboxAccess has already proven the row exists in this account.
+    return c.json({ inbox: toInboxView(row!) });
+  })
+  .get("/:inboxId/access", requireRole(...ADMIN_ROLES), requireInboxAccess, async (c) => {
+    const rows = await c.var.db
+      .select({ userId: inboxAccess.userId })
+      .from(inboxAccess)
+      .where(
+        and(eq(inboxAccess.accountId, c.var.principal.accountId), eq(inboxAccess.mailboxId, c.req.param("inboxId"))),
+      )
+      .all();
+    return c.json({ userIds: rows.map((r) => r.userId) });
+  })
+  .put(
+    "/:inboxId/access",
+    requireRole(...ADMIN_ROLES),
+    requireInboxAccess,
+    validate("json", setInboxAccessRequest),
+    async (c) => {
+      const p = c.var.principal;
+      const mailboxId = c.req.param("inboxId");
+      const userIds = [...new Set(c.req.valid("json").userIds)];
+      if (userIds.length > 0) {
+        const known = await c.var.db
+          .select({ id: users.id })
+          .from(users)
+          .where(
+            and(
+              eq(users.accountId, p.accountId),
+              inArray(users.id, userIds),
+              isNull(users.removedAt),
+              ne(users.role, "contributor"),
+            ),
+          )
+          .all();
+        const knownIds = new Set(known.map((u) => u.id));
+        const unknown = userIds.filter((id) => !knownIds.has(id));
+        if (unknown.length > 0) {
+          throw new ApiError(400, "unknown_users", "Some users are not members of this account", { userIds: unknown });
+        }
+      }
+      const now = Date.now();
+      await c.var.db.batch([
+        c.var.db
+          .delete(inboxAccess)
+          .where(and(eq(inboxAccess.accountId, p.accountId), eq(inboxAccess.mailboxId, mailboxId))),
+        ...userIds.map((userId) =>
+          c.var.db.insert(inboxAccess).values({ accountId: p.accountId, mailboxId, userId, createdAt: now }),
+        ),
+        auditInsert(c, {
+          accountId: p.accountId,
+          action: "inbox.access_changed",
+          actor: { userId: p.userId, email: p.email },
+          target: { type: "inbox", id: mailboxId },
+          details: { userIds },
+        }),
+      ]);
+      return c.json({ userIds });
+    },
+  );
