@@ -10,6 +10,7 @@ import { ApiError, errorResponse } from "./errors";
 import { requestContext } from "./middleware/request-context";
 import { securityHeaders } from "./middleware/security-headers";
 import { auditRoutes } from "./routes/audit";
+import { connectionRoutes } from "./routes/connections";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
 import { inboxRoutes } from "./routes/inboxes";
@@ -39,6 +40,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/invites", inviteRoutes)
   .route("/api/inboxes", inboxRoutes)
   .route("/api/audit", auditRoutes)
+  .route("/api/connections", connectionRoutes)
   .route("/dev", devRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));

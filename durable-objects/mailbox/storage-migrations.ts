@@ -4,6 +4,25 @@
  */
 export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
   `CREATE TABLE mailbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // The provider grant: tokens sealed by the token vault, never in plain text.
+  `CREATE TABLE grant_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     account_id TEXT NOT NULL,
+     mailbox_id TEXT NOT NULL,
+     provider TEXT NOT NULL,
+     address TEXT NOT NULL,
+     grant_email TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     refresh_sealed TEXT NOT NULL,
+     access_sealed TEXT,
+     access_expires_at INTEGER,
+     scopes TEXT NOT NULL,
+     health TEXT NOT NULL,
+     health_reason TEXT,
+     health_detail TEXT,
+     health_changed_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   )`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

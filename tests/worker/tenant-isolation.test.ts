@@ -14,6 +14,7 @@ interface Tenant {
   member: Actor;
   inviteId: string;
   inboxId: string;
+  connectInviteId: string;
 }
 
 async function tenant(name: string): Promise<Tenant> {
@@ -29,10 +30,14 @@ async function tenant(name: string): Promise<Tenant> {
     method: "PUT",
     body: { userIds: [member.userId] },
   });
-  return { owner, member, inviteId: inv.json.invite.id, inboxId };
+  const connect = await call("/api/connections/invites", {
+    cookie: owner.cookie,
+    body: { email: uniqueEmail("mailbox"), kind: "shared" },
+  });
+  return { owner, member, inviteId: inv.json.invite.id, inboxId, connectInviteId: connect.json.invite.id };
 }
 
-const TENANT_TABLES = ["users", "sessions", "invites", "mailboxes", "inbox_access", "audit_events"];
+const TENANT_TABLES = ["users", "sessions", "invites", "mailboxes", "inbox_access", "audit_events", "connect_invites"];
 
 async function dump(accountId: string): Promise<string> {
   const parts: unknown[] = [
@@ -127,6 +132,32 @@ const SWEEP: Record<string, Probe> = {
     expect: [400],
   },
   "GET /api/audit": { kind: "lists-own", run: (a) => call("/api/audit", { cookie: a.owner.cookie }) },
+  "GET /api/connections": { kind: "lists-own", run: (a) => call("/api/connections", { cookie: a.owner.cookie }) },
+  "POST /api/connections/invites": {
+    kind: "targets-b",
+    run: (a) =>
+      call("/api/connections/invites", {
+        cookie: a.owner.cookie,
+        body: { email: uniqueEmail("mb"), kind: "personal" },
+      }),
+    expect: [201],
+  },
+  "POST /api/connections/invites/:inviteId/resend": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/connections/invites/${b.connectInviteId}/resend`, { cookie: a.owner.cookie, method: "POST" }),
+    expect: [404],
+  },
+  "DELETE /api/connections/invites/:inviteId": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/connections/invites/${b.connectInviteId}`, { cookie: a.owner.cookie, method: "DELETE" }),
+    expect: [404],
+  },
+  "POST /api/connections/:inboxId/reconnect-link": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/connections/${b.inboxId}/reconnect-link`, { cookie: a.owner.cookie, method: "POST" }),
+    expect: [404],
+  },
 };
 
 function registeredRoutes(): string[] {
@@ -146,7 +177,15 @@ describe("tenant isolation sweep", () => {
     a = await tenant("Tenant A");
     b = await tenant("Tenant B");
     // B's member address is also invited into A by one probe, so only B's ids and owner address are secret.
-    bSecrets = [b.owner.accountId, b.owner.userId, b.member.userId, b.owner.email, b.inviteId, b.inboxId];
+    bSecrets = [
+      b.owner.accountId,
+      b.owner.userId,
+      b.member.userId,
+      b.owner.email,
+      b.inviteId,
+      b.inboxId,
+      b.connectInviteId,
+    ];
   });
 
   it("covers every registered route", () => {

@@ -103,3 +103,60 @@ export interface AuditEventView {
   userAgent: string | null;
   createdAt: number;
 }
+
+export const MAILBOX_KINDS = ["shared", "personal"] as const;
+export type MailboxKind = (typeof MAILBOX_KINDS)[number];
+export const CONNECT_PROVIDERS = ["google", "microsoft"] as const;
+export type ConnectProvider = (typeof CONNECT_PROVIDERS)[number];
+export const HEALTH_REASONS = [
+  "invalid_grant",
+  "mfa_required",
+  "consent_revoked",
+  "missing_scope",
+  "provider_unavailable",
+  "push_lapsed",
+  "rate_limited",
+] as const;
+export type HealthReason = (typeof HEALTH_REASONS)[number];
+
+export const createConnectInviteRequest = z.object({ email: emailSchema, kind: z.enum(MAILBOX_KINDS) }).strict();
+export const describeConnectRequest = verifyLinkRequest;
+export const startConnectRequest = z
+  .object({
+    token: z.string().min(20).max(200),
+    provider: z.enum(CONNECT_PROVIDERS),
+    /** Required when a personal mailbox is connected as shared. */
+    acknowledgeShared: z.boolean().default(false),
+  })
+  .strict();
+export const deleteConnectionQuery = z.object({ threads: z.enum(["keep", "delete"]) }).strict();
+
+export interface ConnectInviteView {
+  id: string;
+  email: string;
+  kind: MailboxKind;
+  reconnectOf: string | null;
+  status: "pending" | "used" | "revoked" | "expired";
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ConnectionView extends InboxView {
+  health: "good" | "degraded" | "failing";
+  healthReason: HealthReason | null;
+  healthDetail: string | null;
+  healthChangedAt: number | null;
+  grantEmail: string | null;
+  connectedAt: number | null;
+}
+
+/** What the public connect page shows before the invitee chooses a provider. */
+export interface ConnectDescription {
+  address: string;
+  kind: MailboxKind;
+  accountName: string;
+  invitedBy: string;
+  reconnect: boolean;
+  /** Who will be able to read and send from the address once it is connected. */
+  audience: string;
+}

@@ -101,9 +101,69 @@ export const mailboxes = sqliteTable(
     provider: text("provider", { enum: ["gmail", "graph", "hosted"] }).notNull(),
     kind: text("kind", { enum: ["shared", "personal"] }).notNull(),
     createdAt: integer("created_at").notNull(),
+    /**
+     * Connection health as the MailboxDO last reported it, copied here so lists need no DO call.
+     * Reasons are stable codes (invalid_grant, mfa_required, consent_revoked, missing_scope,
+     * provider_unavailable, push_lapsed, rate_limited); the sentence is for people.
+     */
+    health: text("health", { enum: ["good", "degraded", "failing"] })
+      .notNull()
+      .default("good"),
+    healthReason: text("health_reason"),
+    healthDetail: text("health_detail"),
+    healthChangedAt: integer("health_changed_at"),
+    /** Whose grant the connection runs on: the mailbox itself, or a delegate of a shared mailbox. */
+    grantEmail: text("grant_email"),
+    /** The provider's stable id of the granting account (Google `sub`, Microsoft `oid`). */
+    grantSubject: text("grant_subject"),
+    connectedAt: integer("connected_at"),
   },
   (t) => [uniqueIndex("mailboxes_account_address").on(t.accountId, t.address)],
 );
+
+/**
+ * Invitations to connect a mailbox (or, with `mailbox_id`, to reconnect one in place). The invitee
+ * needs no app account; the token is emailed once and stored as a SHA-256.
+ */
+export const connectInvites = sqliteTable(
+  "connect_invites",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    email: text("email").notNull(),
+    kind: text("kind", { enum: ["shared", "personal"] }).notNull(),
+    mailboxId: text("mailbox_id"),
+    tokenHash: text("token_hash").notNull(),
+    invitedBy: text("invited_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    uniqueIndex("connect_invites_token_hash").on(t.tokenHash),
+    index("connect_invites_account").on(t.accountId, t.createdAt),
+  ],
+);
+
+/**
+ * OAuth `state` values in flight, stored as a SHA-256 and spent once. The PKCE verifier is never
+ * stored: it is derived from the state with a server key, so this table holds nothing usable.
+ */
+export const oauthStates = sqliteTable("oauth_states", {
+  stateHash: text("state_hash").primaryKey(),
+  purpose: text("purpose", { enum: ["connect", "signin"] }).notNull(),
+  provider: text("provider", { enum: ["google", "microsoft"] }).notNull(),
+  accountId: text("account_id"),
+  connectInviteId: text("connect_invite_id"),
+  /** For connect: the invitee acknowledged that a personal mailbox becomes shared. */
+  acknowledgedShared: integer("acknowledged_shared", { mode: "boolean" }).notNull().default(false),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
 
 /**
  * Per-inbox access: member X may use inbox Y. Owners and admins reach every inbox of their account;

@@ -44,3 +44,49 @@ export const contributorNoticeMail = (to: string) =>
     "Someone asked to sign in to Postroom with this address.",
     "This address only contributes a connected mailbox and has no access to the app. Ask an admin of the account to invite you if you need access.",
   ]);
+
+export const connectInviteMail = (o: {
+  to: string;
+  inviter: string;
+  accountName: string;
+  kind: "shared" | "personal";
+  reconnect: boolean;
+  url: string;
+}) =>
+  o.reconnect
+    ? compose(
+        o.to,
+        `Reconnect your mailbox to ${o.accountName} on Postroom`,
+        [
+          `${o.inviter} asked you to reconnect a mailbox to "${o.accountName}" on Postroom. Its connection stopped working (for example after a password change or a removed permission).`,
+          "Reconnecting keeps every conversation and recovers the mail that arrived meanwhile. The link is valid for 7 days.",
+        ],
+        { label: "Reconnect the mailbox", url: o.url },
+      )
+    : compose(
+        o.to,
+        `${o.inviter} asked you to connect ${o.to} to ${o.accountName} on Postroom`,
+        [
+          `${o.inviter} invited you to connect the mailbox ${o.to} to "${o.accountName}" on Postroom, as a ${o.kind} inbox.`,
+          "You sign in with Google or Microsoft; Postroom never sees your password. You do not need a Postroom account. The link is valid for 7 days.",
+        ],
+        { label: "Review and connect", url: o.url },
+      );
+
+export const healthChangeMail = (o: {
+  to: string;
+  address: string;
+  recovered: boolean;
+  detail: string | null;
+  appOrigin: string;
+}) =>
+  o.recovered
+    ? compose(o.to, `${o.address} is connected again`, [
+        `The mailbox ${o.address} is working again in Postroom. Mail that arrived meanwhile is being recovered.`,
+      ])
+    : compose(
+        o.to,
+        `${o.address} stopped syncing`,
+        [`The mailbox ${o.address} stopped working in Postroom.`, o.detail ?? "Its connection failed."],
+        { label: "Open inbox connections", url: `${o.appOrigin}/settings/connections` },
+      );

@@ -1,0 +1,249 @@
+/**
+ * Settings > Inbox connections, for owners and admins: invitations to connect a mailbox, the
+ * connected mailboxes with their health, reconnect links. The invitee needs no app account.
+ */
+import { and, asc, desc, eq, isNull } from "drizzle-orm";
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import {
+  createConnectInviteRequest,
+  idSchema,
+  type ConnectInviteView,
+  type ConnectionView,
+  type HealthReason,
+  type MailboxKind,
+} from "../contracts";
+import { accounts, connectInvites, mailboxes } from "../db/schema";
+import { ApiError, notFound } from "../errors";
+import { auditInsert } from "../lib/audit";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import { newId } from "../lib/ids";
+import { enforceRateLimit } from "../lib/rate-limit";
+import { validate } from "../lib/validate";
+import { createMailer, MailerUnavailableError } from "../mail/mailer";
+import { connectInviteMail } from "../mail/templates";
+import { originCheck } from "../middleware/origin-check";
+import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
+
+export const CONNECT_INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+const inviteParam = z.object({ inviteId: idSchema });
+const inboxParam = z.object({ inboxId: idSchema });
+
+export function connectInviteStatus(
+  i: typeof connectInvites.$inferSelect,
+  now = Date.now(),
+): ConnectInviteView["status"] {
+  if (i.usedAt !== null) return "used";
+  if (i.revokedAt !== null) return "revoked";
+  return i.expiresAt <= now ? "expired" : "pending";
+}
+
+const toInviteView = (i: typeof connectInvites.$inferSelect): ConnectInviteView => ({
+  id: i.id,
+  email: i.email,
+  kind: i.kind,
+  reconnectOf: i.mailboxId,
+  status: connectInviteStatus(i),
+  createdAt: i.createdAt,
+  expiresAt: i.expiresAt,
+});
+
+export const toConnectionView = (m: typeof mailboxes.$inferSelect): ConnectionView => ({
+  id: m.id,
+  address: m.address,
+  displayName: m.displayName,
+  provider: m.provider,
+  kind: m.kind,
+  health: m.health,
+  healthReason: m.healthReason as HealthReason | null,
+  healthDetail: m.healthDetail,
+  healthChangedAt: m.healthChangedAt,
+  grantEmail: m.grantEmail,
+  connectedAt: m.connectedAt,
+});
+
+async function throttle(c: Context<AppEnv>): Promise<void> {
+  const { rateLimits } = c.var.config;
+  await enforceRateLimit(
+    c,
+    `invite:account:${c.var.principal.accountId}`,
+    rateLimits.invitesPerAccount,
+    rateLimits.windowMs,
+  );
+}
+
+/** Emails a fresh connect link for the invitation; any earlier link for it stops working. */
+async function mailConnectLink(
+  c: Context<AppEnv>,
+  invite: { id: string; email: string; kind: MailboxKind; mailboxId: string | null },
+): Promise<void> {
+  const p = c.var.principal;
+  const token = randomToken();
+  await c.var.db
+    .update(connectInvites)
+    .set({ tokenHash: await sha256Hex(token), expiresAt: Date.now() + CONNECT_INVITE_TTL_MS })
+    .where(and(eq(connectInvites.accountId, p.accountId), eq(connectInvites.id, invite.id)));
+  const account = await c.var.db.select().from(accounts).where(eq(accounts.id, p.accountId)).get();
+  const url = `${c.var.config.appOrigin}/connect#token=${token}`;
+  try {
+    await createMailer(c.env, c.var.config.development, c.var.config.mailFrom).send(
+      connectInviteMail({
+        to: invite.email,
+        inviter: p.name || p.email,
+        accountName: account?.name ?? "Postroom",
+        kind: invite.kind,
+        reconnect: invite.mailboxId !== null,
+        url,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof MailerUnavailableError) {
+      throw new ApiError(
+        503,
+        "mail_unavailable",
+        "The invitation was saved but the email could not be sent; resend it shortly",
+      );
+    }
+    throw err;
+  }
+}
+
+async function createInvite(
+  c: Context<AppEnv>,
+  fields: { email: string; kind: MailboxKind; mailboxId: string | null },
+): Promise<typeof connectInvites.$inferSelect> {
+  const p = c.var.principal;
+  const now = Date.now();
+  const id = newId();
+  await c.var.db.batch([
+    // One live invitation per address: a new one replaces any pending one.
+    c.var.db
+      .update(connectInvites)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(connectInvites.accountId, p.accountId),
+          eq(connectInvites.email, fields.email),
+          isNull(connectInvites.usedAt),
+          isNull(connectInvites.revokedAt),
+        ),
+      ),
+    c.var.db.insert(connectInvites).values({
+      id,
+      accountId: p.accountId,
+      email: fields.email,
+      kind: fields.kind,
+      mailboxId: fields.mailboxId,
+      tokenHash: await sha256Hex(randomToken()),
+      invitedBy: p.userId,
+      createdAt: now,
+      expiresAt: now + CONNECT_INVITE_TTL_MS,
+    }),
+    auditInsert(c, {
+      accountId: p.accountId,
+      action: fields.mailboxId ? "connection.reconnect_requested" : "connection.invite_created",
+      actor: { userId: p.userId, email: p.email },
+      target: fields.mailboxId ? { type: "inbox", id: fields.mailboxId } : { type: "connect_invite", id },
+      details: { email: fields.email, kind: fields.kind },
+    }),
+  ]);
+  await mailConnectLink(c, { id, ...fields });
+  return (await c.var.db.select().from(connectInvites).where(eq(connectInvites.id, id)).get())!;
+}
+
+async function findInvite(c: Context<AppEnv>, inviteId: string) {
+  const invite = await c.var.db
+    .select()
+    .from(connectInvites)
+    .where(and(eq(connectInvites.accountId, c.var.principal.accountId), eq(connectInvites.id, inviteId)))
+    .get();
+  if (!invite) throw notFound("Invitation");
+  return invite;
+}
+
+async function findMailbox(c: Context<AppEnv>, inboxId: string) {
+  const mailbox = await c.var.db
+    .select()
+    .from(mailboxes)
+    .where(and(eq(mailboxes.accountId, c.var.principal.accountId), eq(mailboxes.id, inboxId)))
+    .get();
+  if (!mailbox) throw notFound("Inbox");
+  return mailbox;
+}
+
+export const connectionRoutes = new Hono<AppEnv>()
+  .use(requireSession, requireRole(...ADMIN_ROLES), originCheck)
+  .get("/", async (c) => {
+    const accountId = c.var.principal.accountId;
+    const [inboxes, invites] = await Promise.all([
+      c.var.db.select().from(mailboxes).where(eq(mailboxes.accountId, accountId)).orderBy(asc(mailboxes.address)).all(),
+      c.var.db
+        .select()
+        .from(connectInvites)
+        .where(eq(connectInvites.accountId, accountId))
+        .orderBy(desc(connectInvites.createdAt))
+        .limit(200)
+        .all(),
+    ]);
+    return c.json({ connections: inboxes.map(toConnectionView), invites: invites.map(toInviteView) });
+  })
+  .post("/invites", validate("json", createConnectInviteRequest), async (c) => {
+    const { email, kind } = c.req.valid("json");
+    const existing = await c.var.db
+      .select({ id: mailboxes.id })
+      .from(mailboxes)
+      .where(and(eq(mailboxes.accountId, c.var.principal.accountId), eq(mailboxes.address, email)))
+      .get();
+    if (existing) {
+      throw new ApiError(409, "already_connected", `${email} is already connected; send a reconnect link instead`, {
+        inboxId: existing.id,
+      });
+    }
+    await throttle(c);
+    return c.json({ invite: toInviteView(await createInvite(c, { email, kind, mailboxId: null })) }, 201);
+  })
+  .post("/invites/:inviteId/resend", validate("param", inviteParam), async (c) => {
+    const invite = await findInvite(c, c.req.valid("param").inviteId);
+    const status = connectInviteStatus(invite);
+    if (status === "used" || status === "revoked") {
+      throw new ApiError(409, `invite_${status}`, `This invitation was ${status} and cannot be resent`);
+    }
+    await throttle(c);
+    await mailConnectLink(c, invite);
+    return c.json({ invite: toInviteView(await findInvite(c, invite.id)) });
+  })
+  .delete("/invites/:inviteId", validate("param", inviteParam), async (c) => {
+    const p = c.var.principal;
+    const invite = await findInvite(c, c.req.valid("param").inviteId);
+    if (invite.usedAt !== null) throw new ApiError(409, "invite_used", "This invitation was already used");
+    await c.var.db.batch([
+      c.var.db
+        .update(connectInvites)
+        .set({ revokedAt: Date.now() })
+        .where(and(eq(connectInvites.accountId, p.accountId), eq(connectInvites.id, invite.id))),
+      auditInsert(c, {
+        accountId: p.accountId,
+        action: "connection.invite_revoked",
+        actor: { userId: p.userId, email: p.email },
+        target: { type: "connect_invite", id: invite.id },
+        details: { email: invite.email },
+      }),
+    ]);
+    return c.body(null, 204);
+  })
+  .post("/:inboxId/reconnect-link", validate("param", inboxParam), async (c) => {
+    const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
+    if (mailbox.provider === "hosted") {
+      throw new ApiError(409, "not_connectable", "A hosted address has no provider connection to repair");
+    }
+    await throttle(c);
+    // The link goes to whoever holds the grant (a delegate, for a Microsoft 365 shared mailbox).
+    const invite = await createInvite(c, {
+      email: mailbox.grantEmail ?? mailbox.address,
+      kind: mailbox.kind,
+      mailboxId: mailbox.id,
+    });
+    return c.json({ invite: toInviteView(invite) }, 201);
+  });
