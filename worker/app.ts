@@ -10,6 +10,7 @@ import { ApiError, errorResponse } from "./errors";
 import { requestContext } from "./middleware/request-context";
 import { securityHeaders } from "./middleware/security-headers";
 import { auditRoutes } from "./routes/audit";
+import { callbackRoutes, connectRoutes } from "./routes/connect";
 import { connectionRoutes } from "./routes/connections";
 import { authRoutes } from "./routes/auth";
 import { devRoutes } from "./routes/dev";
@@ -41,6 +42,8 @@ export const app = new Hono<AppEnv>()
   .route("/api/inboxes", inboxRoutes)
   .route("/api/audit", auditRoutes)
   .route("/api/connections", connectionRoutes)
+  .route("/api/connect", connectRoutes)
+  .route("/auth/callback", callbackRoutes)
   .route("/dev", devRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));

@@ -127,6 +127,18 @@ describe("bad input gets a clear 4xx and changes nothing", () => {
       code: "invalid_request",
     },
     { name: "unknown route", run: () => call("/api/nothing-here"), status: 404, code: "not_found" },
+    {
+      name: "forged connect link",
+      run: () => call("/api/connect/describe", { body: { token: "F".repeat(43) } }),
+      status: 400,
+      code: "invalid_link",
+    },
+    {
+      name: "connect start with an unknown provider",
+      run: () => call("/api/connect/start", { body: { token: "F".repeat(43), provider: "yahoo" } }),
+      status: 400,
+      code: "invalid_request",
+    },
     { name: "wrong method", run: () => call("/api/me", { cookie: owner.cookie, method: "DELETE" }), status: 404 },
   ];
 
@@ -138,6 +150,16 @@ describe("bad input gets a clear 4xx and changes nothing", () => {
       expect(await snapshot()).toBe(before);
     });
   }
+
+  it("an OAuth callback with a forged state is refused and stores nothing", async () => {
+    const before = await snapshot();
+    const r = await call("/auth/callback/google?state=forged-state-value&code=abc");
+    expect(r.status).toBe(302);
+    expect(new URL(r.headers.get("location")!).searchParams.get("outcome")).toBe("invalid_state");
+    const wrongProvider = await call("/auth/callback/yahoo?state=x&code=y");
+    expect(wrongProvider.status).toBe(404);
+    expect(await snapshot()).toBe(before);
+  });
 
   it("an invalid request lists what was wrong, field by field", async () => {
     const r = await call("/api/auth/signup", { body: { email: "nope", accountName: "" } });

@@ -64,6 +64,12 @@ const SWEEP: Record<string, Probe> = {
   "POST /api/auth/accept-invite": { kind: "no-tenant-data", why: "public; only the emailed token selects data" },
   "POST /api/auth/signout": { kind: "no-tenant-data", why: "acts on the caller's own session only" },
   "POST /api/auth/signout-all": { kind: "no-tenant-data", why: "acts on the caller's own sessions only" },
+  "POST /api/connect/describe": { kind: "no-tenant-data", why: "public; only the emailed connect token selects data" },
+  "POST /api/connect/start": { kind: "no-tenant-data", why: "public; only the emailed connect token selects data" },
+  "GET /auth/callback/:provider{google|microsoft}": {
+    kind: "no-tenant-data",
+    why: "the state is single use, bound to the browser, and names its own invitation",
+  },
   "GET /dev/outbox": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "GET /dev/outbox.json": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "GET /api/auth/sessions": { kind: "lists-own", run: (a) => call("/api/auth/sessions", { cookie: a.owner.cookie }) },

@@ -1,0 +1,351 @@
+/**
+ * The public connect flow an invitee follows: describe the invitation, start OAuth with the chosen
+ * provider, and come back to the provider's own callback. Every refusal stores nothing and ends on
+ * the connect result page with a code the page explains.
+ */
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { Hono, type Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import type { AppEnv } from "../app-env";
+import {
+  describeConnectRequest,
+  startConnectRequest,
+  type ConnectDescription,
+  type ConnectProvider,
+} from "../contracts";
+import { accounts, connectInvites, mailboxes, oauthStates, users } from "../db/schema";
+import { ApiError } from "../errors";
+import { auditInsert } from "../lib/audit";
+import { sha256Hex } from "../lib/crypto";
+import { newId } from "../lib/ids";
+import { log } from "../lib/log";
+import { newRound, roundFor } from "../lib/oauth-state";
+import { validate } from "../lib/validate";
+import { originCheck } from "../middleware/origin-check";
+import { readProviderConfig } from "../providers/config";
+import { GmailClient } from "../providers/gmail";
+import { GoogleOAuth } from "../providers/google-oauth";
+import { GraphClient } from "../providers/graph";
+import { MicrosoftOAuth } from "../providers/microsoft-oauth";
+import { missingScopes, type OAuthProvider, type TokenSet } from "../providers/oauth-types";
+
+export const OAUTH_STATE_TTL_MS = 10 * 60 * 1000;
+export const STATE_COOKIE = "__Host-postroom_oauth";
+
+export function oauthProvider(env: Env, id: ConnectProvider): OAuthProvider {
+  const config = readProviderConfig(env);
+  return id === "google" ? new GoogleOAuth(config.google) : new MicrosoftOAuth(config.microsoft);
+}
+
+export const callbackUrl = (c: Context<AppEnv>, provider: ConnectProvider) =>
+  `${c.var.config.appOrigin}/auth/callback/${provider}`;
+
+type LiveInvite = typeof connectInvites.$inferSelect;
+
+async function liveInvite(c: Context<AppEnv>, token: string): Promise<LiveInvite> {
+  const invite = await c.var.db
+    .select()
+    .from(connectInvites)
+    .where(eq(connectInvites.tokenHash, await sha256Hex(token)))
+    .get();
+  if (!invite) throw new ApiError(400, "invalid_link", "This link is not valid. Ask your admin for a new one.");
+  if (invite.usedAt !== null)
+    throw new ApiError(400, "link_used", "This link was already used to connect the mailbox.");
+  if (invite.revokedAt !== null)
+    throw new ApiError(400, "invite_revoked", "This invitation was withdrawn. Ask your admin.");
+  if (invite.expiresAt <= Date.now())
+    throw new ApiError(400, "link_expired", "This link has expired. Ask your admin to resend it.");
+  return invite;
+}
+
+/** Where the browser lands after the provider: the connect page explains each outcome code. */
+const resultUrl = (c: Context<AppEnv>, outcome: Record<string, string>) =>
+  `${c.var.config.appOrigin}/connect/result?${new URLSearchParams(outcome).toString()}`;
+
+export const connectRoutes = new Hono<AppEnv>()
+  .use(originCheck)
+  .post("/describe", validate("json", describeConnectRequest), async (c) => {
+    const invite = await liveInvite(c, c.req.valid("json").token);
+    const account = await c.var.db.select().from(accounts).where(eq(accounts.id, invite.accountId)).get();
+    const inviter = await c.var.db
+      .select({ name: users.name, email: users.email })
+      .from(users)
+      .where(and(eq(users.accountId, invite.accountId), eq(users.id, invite.invitedBy)))
+      .get();
+    const accountName = account?.name ?? "Postroom";
+    const description: ConnectDescription = {
+      address: invite.email,
+      kind: invite.kind,
+      accountName,
+      invitedBy: inviter ? inviter.name || inviter.email : "An admin",
+      reconnect: invite.mailboxId !== null,
+      audience:
+        invite.kind === "shared"
+          ? `Everyone on ${accountName} who is given access to this inbox will read its mail and send as ${invite.email}.`
+          : `Only people an admin of ${accountName} gives access to this inbox will read its mail and send as ${invite.email}.`,
+    };
+    return c.json(description);
+  })
+  .post("/start", validate("json", startConnectRequest), async (c) => {
+    const { token, provider, acknowledgeShared } = c.req.valid("json");
+    const invite = await liveInvite(c, token);
+    if (invite.kind === "shared" && !acknowledgeShared && invite.mailboxId === null) {
+      throw new ApiError(
+        400,
+        "acknowledgement_required",
+        `Confirm that everyone with access on the account will be able to read ${invite.email} and send as it`,
+      );
+    }
+    const round = await newRound(c.env.TOKEN_ENCRYPTION_KEYS);
+    const now = Date.now();
+    await c.var.db.insert(oauthStates).values({
+      stateHash: await sha256Hex(round.state),
+      purpose: "connect",
+      provider,
+      accountId: invite.accountId,
+      connectInviteId: invite.id,
+      acknowledgedShared: acknowledgeShared,
+      createdAt: now,
+      expiresAt: now + OAUTH_STATE_TTL_MS,
+    });
+    // The state is also pinned to this browser, so a state injected from elsewhere is refused.
+    setCookie(c, STATE_COOKIE, round.state, {
+      path: "/",
+      httpOnly: true,
+      secure: true,
+      sameSite: "Lax",
+      maxAge: OAUTH_STATE_TTL_MS / 1000,
+    });
+    const authorizeUrl = await oauthProvider(c.env, provider).authorizeUrl({
+      state: round.state,
+      codeChallenge: round.codeChallenge,
+      nonce: round.nonce,
+      redirectUri: callbackUrl(c, provider),
+      loginHint: invite.email,
+      kind: invite.kind,
+    });
+    return c.json({ authorizeUrl });
+  });
+
+const callbackQuery = z.object({
+  code: z.string().max(4096).optional(),
+  state: z.string().max(200).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(2000).optional(),
+});
+
+export interface Refusal {
+  outcome: string;
+  detail?: string;
+}
+
+/** GET /auth/callback/:provider — the exact redirect URI registered with each provider. */
+export const callbackRoutes = new Hono<AppEnv>().get("/:provider{google|microsoft}", async (c) => {
+  const provider = c.req.param("provider") as ConnectProvider;
+  const q = callbackQuery.safeParse(c.req.query());
+  const cookieState = getCookie(c, STATE_COOKIE);
+  deleteCookie(c, STATE_COOKIE, { path: "/", secure: true });
+  if (!q.success || !q.data.state) return c.redirect(resultUrl(c, { outcome: "invalid_callback" }));
+  const { code, state, error } = q.data;
+
+  // Spend the state first, whatever happens next: a state is good for one callback only.
+  const now = Date.now();
+  const spent = await c.var.db
+    .update(oauthStates)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(oauthStates.stateHash, await sha256Hex(state)),
+        isNull(oauthStates.usedAt),
+        gt(oauthStates.expiresAt, now),
+      ),
+    )
+    .returning()
+    .get();
+  if (!spent || cookieState !== state) return c.redirect(resultUrl(c, { outcome: "invalid_state" }));
+  if (spent.provider !== provider) return c.redirect(resultUrl(c, { outcome: "wrong_provider" }));
+  if (spent.purpose !== "connect" || !spent.connectInviteId || !spent.accountId) {
+    return c.redirect(resultUrl(c, { outcome: "invalid_state" }));
+  }
+  if (error || !code) {
+    return c.redirect(resultUrl(c, { outcome: error === "access_denied" ? "declined" : "provider_error" }));
+  }
+
+  const invite = await c.var.db
+    .select()
+    .from(connectInvites)
+    .where(and(eq(connectInvites.accountId, spent.accountId), eq(connectInvites.id, spent.connectInviteId)))
+    .get();
+  if (!invite || invite.usedAt !== null || invite.revokedAt !== null || invite.expiresAt <= now) {
+    return c.redirect(resultUrl(c, { outcome: "invite_unusable" }));
+  }
+
+  const oauth = oauthProvider(c.env, provider);
+  const round = await roundFor(c.env.TOKEN_ENCRYPTION_KEYS, state);
+  // Never retried: an authorization code is single use, and a retry could only fail or double-spend.
+  const exchanged = await oauth.exchangeCode({
+    code,
+    codeVerifier: round.codeVerifier,
+    redirectUri: callbackUrl(c, provider),
+  });
+  if (!exchanged.ok) {
+    log.warn("connect_exchange_failed", { provider, providerCode: exchanged.providerCode });
+    return c.redirect(resultUrl(c, { outcome: "exchange_failed" }));
+  }
+  const tokens = exchanged.tokens;
+  const verdict = await checkGrant(c, oauth, invite, tokens, round.nonce);
+  if ("outcome" in verdict) {
+    // Nothing is kept: hand the fresh grant back to the provider.
+    await oauth.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => undefined);
+    return c.redirect(
+      resultUrl(c, { outcome: verdict.outcome, ...(verdict.detail ? { detail: verdict.detail } : {}) }),
+    );
+  }
+  const mailboxId = await storeConnection(c, invite, provider, tokens, verdict);
+  return c.redirect(
+    resultUrl(c, { outcome: invite.mailboxId ? "reconnected" : "connected", address: invite.email, inbox: mailboxId }),
+  );
+});
+
+interface Identity {
+  grantEmail: string;
+  grantSubject: string;
+}
+
+async function checkGrant(
+  c: Context<AppEnv>,
+  oauth: OAuthProvider,
+  invite: LiveInvite,
+  tokens: TokenSet,
+  nonce: string,
+): Promise<Identity | Refusal> {
+  if (!tokens.idToken) return { outcome: "identity_unverified" };
+  const id = await oauth.verifyIdToken(tokens.idToken, nonce);
+  if (!id.ok) {
+    log.warn("connect_id_token_refused", { provider: oauth.id, reason: id.reason });
+    return { outcome: "identity_unverified" };
+  }
+  const missing = missingScopes(oauth.requiredScopes(invite.kind), tokens.scopes);
+  if (missing.length > 0) return { outcome: "missing_scope", detail: missing.join(" ") };
+  if (!tokens.refreshToken) return { outcome: "no_offline_access" };
+
+  const claims = id.claims as {
+    sub?: string;
+    email?: string;
+    email_verified?: boolean;
+    preferred_username?: string;
+    oid?: string;
+  };
+  const apis = readProviderConfig(c.env);
+  const target = (await mailboxAddress(c, invite)) ?? invite.email;
+  if (oauth.id === "google") {
+    const profile = await new GmailClient(apis.google.gmailApiBase, tokens.accessToken).getProfile();
+    if (!profile.ok) return { outcome: "mailbox_unreachable" };
+    const address = profile.profile.emailAddress.toLowerCase();
+    if (address !== target) return { outcome: "wrong_account", detail: address };
+    return { grantEmail: address, grantSubject: claims.sub ?? "" };
+  }
+  const graph = new GraphClient(apis.microsoft.graphApiBase, tokens.accessToken);
+  const me = await graph.me();
+  if (!me.ok) return { outcome: "mailbox_unreachable" };
+  if (me.address === target) return { grantEmail: me.address, grantSubject: claims.oid ?? me.id };
+  // A Microsoft 365 shared mailbox has no sign-in of its own: a delegate with Full Access connects it.
+  if (invite.kind === "shared" && (await graph.canReadMailbox(target))) {
+    return { grantEmail: me.address, grantSubject: claims.oid ?? me.id };
+  }
+  return { outcome: invite.kind === "shared" ? "no_delegate_access" : "wrong_account", detail: me.address };
+}
+
+/** For a reconnect, the address of the mailbox being repaired (which may differ from the delegate invited). */
+async function mailboxAddress(c: Context<AppEnv>, invite: LiveInvite): Promise<string | null> {
+  if (!invite.mailboxId) return null;
+  const m = await c.var.db
+    .select({ address: mailboxes.address })
+    .from(mailboxes)
+    .where(and(eq(mailboxes.accountId, invite.accountId), eq(mailboxes.id, invite.mailboxId)))
+    .get();
+  return m?.address ?? null;
+}
+
+async function storeConnection(
+  c: Context<AppEnv>,
+  invite: LiveInvite,
+  provider: ConnectProvider,
+  tokens: TokenSet,
+  identity: Identity,
+): Promise<string> {
+  const now = Date.now();
+  const reconnecting = invite.mailboxId !== null;
+  const mailboxId = invite.mailboxId ?? newId();
+  const address = (await mailboxAddress(c, invite)) ?? invite.email;
+  const db = c.var.db;
+  const existingUser = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.accountId, invite.accountId), eq(users.email, identity.grantEmail)))
+    .get();
+  const actor = { userId: existingUser?.id ?? "", email: identity.grantEmail };
+
+  if (!reconnecting) {
+    await db.batch([
+      db.insert(mailboxes).values({
+        id: mailboxId,
+        accountId: invite.accountId,
+        address,
+        displayName: "",
+        provider: provider === "google" ? "gmail" : "graph",
+        kind: invite.kind,
+        createdAt: now,
+        health: "good",
+        healthChangedAt: now,
+        grantEmail: identity.grantEmail,
+        grantSubject: identity.grantSubject,
+        connectedAt: now,
+      }),
+      // The person who connected becomes a contributor (no app access) unless already a user.
+      db
+        .insert(users)
+        .values({
+          id: newId(),
+          accountId: invite.accountId,
+          email: identity.grantEmail,
+          role: "contributor",
+          createdAt: now,
+        })
+        .onConflictDoNothing(),
+    ]);
+  }
+  const stub = c.env.MAILBOX.getByName(mailboxId);
+  const stored = await stub.storeGrant({
+    accountId: invite.accountId,
+    mailboxId,
+    provider,
+    address,
+    grantEmail: identity.grantEmail,
+    kind: invite.kind,
+    refreshToken: tokens.refreshToken!,
+    accessToken: tokens.accessToken,
+    accessExpiresAt: tokens.expiresAt,
+    scopes: tokens.scopes,
+  });
+  if (!stored.ok) throw new Error("mailbox object bound to another mailbox");
+  await db.batch([
+    db
+      .update(mailboxes)
+      .set({ grantEmail: identity.grantEmail, grantSubject: identity.grantSubject, connectedAt: now })
+      .where(and(eq(mailboxes.accountId, invite.accountId), eq(mailboxes.id, mailboxId))),
+    db
+      .update(connectInvites)
+      .set({ usedAt: now })
+      .where(and(eq(connectInvites.accountId, invite.accountId), eq(connectInvites.id, invite.id))),
+    auditInsert(c, {
+      accountId: invite.accountId,
+      action: reconnecting ? "connection.reconnected" : "connection.connected",
+      actor,
+      target: { type: "inbox", id: mailboxId },
+      details: { address, provider, kind: invite.kind, grantEmail: identity.grantEmail },
+    }),
+  ]);
+  return mailboxId;
+}
