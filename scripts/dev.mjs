@@ -3,7 +3,8 @@
 // the D1 migrations, seeds the demo account, starts the provider emulator (sandbox mode) and
 // `wrangler dev`, then prints where to go and how to sign in. Ctrl-C stops everything.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -68,6 +69,23 @@ async function waitFor(url, timeoutMs) {
   return false;
 }
 
+// Local secrets: a fresh token-encryption key per machine, and the sandbox OAuth clients' secrets.
+// .dev.vars is git-ignored; it is written once and then left alone.
+const devVars = path.join(root, ".dev.vars");
+if (!existsSync(devVars)) {
+  writeFileSync(
+    devVars,
+    [
+      `TOKEN_ENCRYPTION_KEYS=dev1:${randomBytes(32).toString("base64")}`,
+      "GOOGLE_CLIENT_SECRET=GOCSPX-postroom-local-secret",
+      "MICROSOFT_CLIENT_SECRET=postroom-local-secret",
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  console.log("✓ wrote .dev.vars with a fresh local token-encryption key");
+}
+
 run("built the web UI", bin("vite"), ["build", "--config", "web/vite.config.ts", "--logLevel", "error"]);
 run("applied D1 migrations (local)", bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local"]);
 run("seeded the demo account", bin("wrangler"), ["d1", "execute", "DB", "--local", "--file", "scripts/seed.sql"]);
@@ -77,6 +95,21 @@ const emulatorEntry = path.join(root, "emulator", "main.ts");
 let emulatorUrl = null;
 if (existsSync(emulatorEntry)) {
   emulatorUrl = `http://127.0.0.1:${EMULATOR_PORT}`;
+  // Sandbox mode: the same provider clients, pointed at the emulator.
+  vars.push(
+    "--var",
+    `GOOGLE_CLIENT_ID:postroom-local.apps.googleusercontent.com`,
+    "--var",
+    `GOOGLE_ISSUER:${emulatorUrl}/google`,
+    "--var",
+    `GMAIL_API_BASE:${emulatorUrl}`,
+    "--var",
+    `MICROSOFT_CLIENT_ID:7c1f3a52-0d4e-4b8f-9a6c-2e5d8b1f4c07`,
+    "--var",
+    `MICROSOFT_AUTHORITY:${emulatorUrl}/microsoft/common/v2.0`,
+    "--var",
+    `GRAPH_API_BASE:${emulatorUrl}/graph`,
+  );
   start("emulator", bin("tsx"), [
     emulatorEntry,
     "serve",

@@ -27,7 +27,11 @@ export const forbidden = (message = "You do not have permission to do this") => 
 export function errorResponse(c: Context, err: Error): Response {
   if (err instanceof ApiError) {
     const body = {
-      error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) },
+      error: {
+        code: err.code,
+        message: sentence(err.message),
+        ...(err.details === undefined ? {} : { details: err.details }),
+      },
     };
     return c.json(body, err.status, err.headers);
   }
@@ -41,3 +45,6 @@ export function errorResponse(c: Context, err: Error): Response {
   log.error("unhandled_error", { path: new URL(c.req.url).pathname, method: c.req.method, error: err });
   return c.json({ error: { code: "internal_error", message: "Something went wrong on our side" } }, 500);
 }
+
+/** Messages reach people: always a full sentence. */
+const sentence = (m: string) => (/[.!?]$/.test(m) ? m : `${m}.`);

@@ -1,7 +1,6 @@
 import { render } from "preact";
+import { App } from "./app";
+import "./styles.css";
 
-function App() {
-  return <main>Postroom</main>;
-}
-
-render(<App />, document.getElementById("app")!);
+const root = document.getElementById("app");
+if (root) render(<App />, root);

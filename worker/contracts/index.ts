@@ -36,7 +36,11 @@ export const auditQuery = z
   .object({
     action: z.string().max(64).optional(),
     actorUserId: idSchema.optional(),
-    before: z.coerce.number().int().positive().optional(),
+    /** The `nextBefore` cursor of the previous page: `<createdAt>.<id>`, opaque to clients. */
+    before: z
+      .string()
+      .regex(/^\d{1,16}\.[0-9A-HJKMNP-TV-Z]{26}$/, "must be a nextBefore cursor")
+      .optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .strict();

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { auditQuery, type AuditEventView } from "../contracts";
@@ -13,7 +13,12 @@ export const auditRoutes = new Hono<AppEnv>()
     const filters: SQL[] = [eq(auditEvents.accountId, c.var.principal.accountId)];
     if (q.action) filters.push(eq(auditEvents.action, q.action));
     if (q.actorUserId) filters.push(eq(auditEvents.actorUserId, q.actorUserId));
-    if (q.before) filters.push(lt(auditEvents.createdAt, q.before));
+    if (q.before) {
+      // Keyset on (created_at, id): events sharing a millisecond are neither skipped nor repeated.
+      const [ms, id] = q.before.split(".") as [string, string];
+      const at = Number(ms);
+      filters.push(or(lt(auditEvents.createdAt, at), and(eq(auditEvents.createdAt, at), lt(auditEvents.id, id)))!);
+    }
     const rows = await c.var.db
       .select()
       .from(auditEvents)
@@ -34,5 +39,5 @@ export const auditRoutes = new Hono<AppEnv>()
       createdAt: r.createdAt,
     }));
     const last = rows.at(-1);
-    return c.json({ events, nextBefore: rows.length === q.limit && last ? last.createdAt : null });
+    return c.json({ events, nextBefore: rows.length === q.limit && last ? `${last.createdAt}.${last.id}` : null });
   });

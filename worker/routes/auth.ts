@@ -218,12 +218,14 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ ok: true, accountId: invite.accountId });
   })
   .post("/signout", requireSession, async (c) => {
-    await c.var.db
-      .update(sessions)
-      .set({ revokedAt: Date.now() })
-      .where(
-        and(eq(sessions.accountId, c.var.principal.accountId), eq(sessions.idHash, c.var.principal.sessionIdHash)),
-      );
+    const { accountId, userId, email, sessionIdHash } = c.var.principal;
+    await c.var.db.batch([
+      c.var.db
+        .update(sessions)
+        .set({ revokedAt: Date.now() })
+        .where(and(eq(sessions.accountId, accountId), eq(sessions.idHash, sessionIdHash))),
+      auditInsert(c, { accountId, action: "auth.signout", actor: { userId, email } }),
+    ]);
     clearSessionCookie(c);
     return c.json({ ok: true });
   })
@@ -281,5 +283,11 @@ export const authRoutes = new Hono<AppEnv>()
       .set({ revokedAt: Date.now() })
       .where(and(eq(sessions.accountId, currentAccount), eq(sessions.idHash, sessionIdHash)));
     await startSession(c, target);
+    await auditInsert(c, {
+      accountId: target.accountId,
+      action: "auth.switched_account",
+      actor: { userId: target.id, email },
+      details: { from: currentAccount },
+    });
     return c.json({ ok: true, accountId: target.accountId });
   });

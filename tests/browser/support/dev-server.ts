@@ -1,0 +1,182 @@
+/**
+ * A real local Postroom for one browser test file: fresh local D1 with the real migrations, then
+ * `wrangler dev` serving the built UI from dist/web (run `npm run build` first) and the Worker.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..", "..", "..");
+const wranglerBin = path.join(root, "node_modules", ".bin", "wrangler");
+
+export interface OutboxMessage {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  sentAt: number;
+}
+
+export interface DevServer {
+  origin: string;
+  port: number;
+  /** Mail the development outbox holds, newest first. */
+  outbox(): Promise<OutboxMessage[]>;
+  /** The newest emailed link to `to` whose path is `linkPath` (`/auth/verify`, `/auth/invite`). */
+  latestLink(to: string, linkPath: string): Promise<string>;
+  /** What wrangler printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /** Extra `--var` values on top of the development defaults. */
+  vars?: Record<string, string>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const childEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  // Keeps wrangler from prompting or drawing interactive output when a terminal is attached.
+  CI: "true",
+  NO_COLOR: "1",
+});
+
+async function waitForHealth(origin: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early (${child.exitCode}):\n${output()}`);
+    try {
+      const res = await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`wrangler dev did not answer /healthz within ${timeoutMs} ms:\n${output()}`);
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  // The negative pid reaches workerd too, which wrangler starts as a grandchild.
+  for (const target of [-child.pid, child.pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  if (!existsSync(path.join(root, "dist", "web", "index.html"))) {
+    throw new Error("dist/web is missing: run `npm run build` before the browser tests");
+  }
+  const persistDir = mkdtempSync(path.join(tmpdir(), "postroom-browser-"));
+  const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
+    cwd: root,
+    env: childEnv(),
+    encoding: "utf8",
+    timeout: 90_000,
+  });
+  if (migrate.status !== 0) {
+    rmSync(persistDir, { recursive: true, force: true });
+    throw new Error(`applying migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  }
+
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const vars = { ENVIRONMENT: "development", APP_ORIGIN: origin, ...options.vars };
+  const args = [
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    persistDir,
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    "--show-interactive-dev-session=false",
+  ];
+  const child = spawn(wranglerBin, args, {
+    cwd: root,
+    env: childEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let log = "";
+  const append = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // If the test process dies without running its afterAll, the detached group must not outlive it.
+  const onExit = () => killGroup(child, "SIGKILL");
+  process.once("exit", onExit);
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      killGroup(child, "SIGTERM");
+      const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    // Stragglers in the group (workerd) outlive their parent if it died first.
+    killGroup(child, "SIGKILL");
+    process.off("exit", onExit);
+    rmSync(persistDir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitForHealth(origin, child, () => log, 90_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const outbox = async (): Promise<OutboxMessage[]> => {
+    const res = await fetch(`${origin}/dev/outbox.json`);
+    if (res.status !== 200) throw new Error(`GET /dev/outbox.json answered ${res.status}`);
+    return ((await res.json()) as { messages: OutboxMessage[] }).messages;
+  };
+
+  return {
+    origin,
+    port,
+    outbox,
+    async latestLink(to, linkPath) {
+      const escaped = linkPath.replace(/[/.]/g, "\\$&");
+      const pattern = new RegExp(`https?://\\S+${escaped}#token=[A-Za-z0-9_-]+`);
+      for (const m of await outbox()) {
+        if (m.to !== to.toLowerCase()) continue;
+        const match = pattern.exec(m.text);
+        if (match) return match[0];
+      }
+      throw new Error(`no ${linkPath} link was mailed to ${to}`);
+    },
+    output: () => log,
+    stop,
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The one way the UI talks to the Worker. Every error the server can send has the shape
+ * `{ error: { code, message, details? } }`; anything else (a dropped connection, a proxy's HTML page)
+ * is turned into the same ApiError so screens handle a single kind of failure.
+ */
+import type {
+  ApiErrorBody,
+  AuditEventView,
+  InboxView,
+  InvitableRole,
+  InviteView,
+  Me,
+  SessionView,
+  UserView,
+} from "../../../worker/contracts";
+
+/** Server messages are shown as sentences; some arrive without their final full stop. */
+const asSentence = (message: string) => (/[.!?]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`);
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(asSentence(message));
+    this.name = "ApiError";
+  }
+
+  /** Seconds to wait before trying again, when the server rate-limited the request. */
+  get retryAfterSeconds(): number | null {
+    const d = this.details;
+    if (typeof d === "object" && d !== null && "retryAfterSeconds" in d) {
+      const s = (d as { retryAfterSeconds: unknown }).retryAfterSeconds;
+      if (typeof s === "number" && Number.isFinite(s) && s > 0) return Math.ceil(s);
+    }
+    return null;
+  }
+
+  /** Field-level problems of a 400 `invalid_request`, keyed by field path. */
+  get fieldErrors(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (this.code !== "invalid_request" || !Array.isArray(this.details)) return out;
+    for (const item of this.details as unknown[]) {
+      if (typeof item !== "object" || item === null) continue;
+      const { path, message } = item as { path?: unknown; message?: unknown };
+      if (typeof path === "string" && typeof message === "string" && !(path in out)) out[path] = message;
+    }
+    return out;
+  }
+}
+
+export const NETWORK_ERROR_MESSAGE = "Could not reach Postroom. Check your connection and try again.";
+
+function isErrorBody(value: unknown): value is ApiErrorBody {
+  if (typeof value !== "object" || value === null || !("error" in value)) return false;
+  const e = (value as { error: unknown }).error;
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === "string" &&
+    typeof (e as { message?: unknown }).message === "string"
+  );
+}
+
+type UnauthorizedHandler = (error: ApiError) => void;
+let onUnauthorized: UnauthorizedHandler | null = null;
+
+/** The signed-in app registers this so a session that ends mid-use sends the person to sign in. */
+export function setUnauthorizedHandler(handler: UnauthorizedHandler | null): void {
+  onUnauthorized = handler;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  /** Sign-in endpoints answer 401 for reasons that are not "your session ended". */
+  ignoreUnauthorized?: boolean;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch {
+    throw new ApiError(0, "network_error", NETWORK_ERROR_MESSAGE);
+  }
+  if (res.status === 204) return undefined as T;
+  let data: unknown = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const error = isErrorBody(data)
+      ? new ApiError(res.status, data.error.code, data.error.message, data.error.details)
+      : new ApiError(res.status, "http_error", `Postroom answered with an unexpected error (${res.status}).`);
+    if (res.status === 401 && !options.ignoreUnauthorized) onUnauthorized?.(error);
+    throw error;
+  }
+  return data as T;
+}
+
+export interface Accepted {
+  ok: true;
+  message: string;
+}
+
+export interface SignedIn {
+  ok: true;
+  accountId: string;
+}
+
+export interface AuditPage {
+  events: AuditEventView[];
+  nextBefore: string | null;
+}
+
+export interface AuditFilter {
+  action?: string;
+  before?: string;
+  limit?: number;
+}
+
+const authOnly = { ignoreUnauthorized: true };
+
+export const api = {
+  signIn: (email: string) => request<Accepted>("POST", "/api/auth/signin", { body: { email }, ...authOnly }),
+  signUp: (email: string, accountName: string) =>
+    request<Accepted>("POST", "/api/auth/signup", { body: { email, accountName }, ...authOnly }),
+  verify: (token: string) => request<SignedIn>("POST", "/api/auth/verify", { body: { token }, ...authOnly }),
+  acceptInvite: (token: string) =>
+    request<SignedIn>("POST", "/api/auth/accept-invite", { body: { token }, ...authOnly }),
+  signOut: () => request<{ ok: true }>("POST", "/api/auth/signout", authOnly),
+  signOutEverywhere: () => request<{ ok: true }>("POST", "/api/auth/signout-all"),
+  sessions: () => request<{ sessions: SessionView[] }>("GET", "/api/auth/sessions"),
+  switchAccount: (accountId: string) => request<SignedIn>("POST", "/api/auth/switch", { body: { accountId } }),
+
+  /** Answers 401 when signed out; the caller decides where to go, so no global redirect. */
+  me: () => request<Me>("GET", "/api/me", authOnly),
+  users: () => request<{ users: UserView[] }>("GET", "/api/users"),
+  changeRole: (userId: string, role: InvitableRole) =>
+    request<{ user: UserView }>("PATCH", `/api/users/${encodeURIComponent(userId)}`, { body: { role } }),
+  removeUser: (userId: string) => request<void>("DELETE", `/api/users/${encodeURIComponent(userId)}`),
+
+  invites: () => request<{ invites: InviteView[] }>("GET", "/api/invites"),
+  invite: (email: string, role: InvitableRole) =>
+    request<{ invite: InviteView }>("POST", "/api/invites", { body: { email, role } }),
+  resendInvite: (inviteId: string) =>
+    request<{ invite: InviteView }>("POST", `/api/invites/${encodeURIComponent(inviteId)}/resend`),
+  revokeInvite: (inviteId: string) => request<void>("DELETE", `/api/invites/${encodeURIComponent(inviteId)}`),
+
+  inboxes: () => request<{ inboxes: InboxView[] }>("GET", "/api/inboxes"),
+
+  audit: (filter: AuditFilter = {}) => {
+    const q = new URLSearchParams();
+    if (filter.action) q.set("action", filter.action);
+    q.set("limit", String(filter.limit ?? 50));
+    if (filter.before !== undefined) q.set("before", String(filter.before));
+    return request<AuditPage>("GET", `/api/audit?${q.toString()}`);
+  },
+
+  /** Whether this server runs in development and keeps a browsable outbox of the mail it sends. */
+  devOutboxAvailable: async (): Promise<boolean> => {
+    try {
+      const res = await fetch("/dev/outbox.json", {
+        credentials: "same-origin",
+        headers: { accept: "application/json" },
+      });
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** A readable message for anything a request can throw. */
+export function messageOf(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  return "Something went wrong. Try again.";
+}
