@@ -120,7 +120,7 @@ if (existsSync(emulatorEntry)) {
     "--gmail-push-endpoint",
     `${APP_ORIGIN}/webhooks/google/pubsub`,
   ]);
-  if (!(await waitFor(`${emulatorUrl}/__emulator/health`, 30_000))) {
+  if (!(await waitFor(`${emulatorUrl}/__emulator/`, 30_000))) {
     console.error("The provider emulator did not start.");
     stop(1);
   }
