@@ -17,6 +17,7 @@ import { devRoutes } from "./routes/dev";
 import { inboxRoutes } from "./routes/inboxes";
 import { inviteRoutes } from "./routes/invites";
 import { meRoutes } from "./routes/me";
+import { oauthSigninCallbackRoutes, oauthSigninStartRoutes } from "./routes/oauth-signin";
 import { userRoutes } from "./routes/users";
 
 /** JSON request bodies are small; anything bigger is refused before it is read. */
@@ -35,6 +36,7 @@ export const app = new Hono<AppEnv>()
   )
   .use(requestContext)
   .get("/healthz", (c) => c.json({ ok: true }))
+  .route("/api/auth/oauth", oauthSigninStartRoutes)
   .route("/api/auth", authRoutes)
   .route("/api/me", meRoutes)
   .route("/api/users", userRoutes)
@@ -44,6 +46,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/connections", connectionRoutes)
   .route("/api/connect", connectRoutes)
   .route("/auth/callback", callbackRoutes)
+  .route("/auth/signin/callback", oauthSigninCallbackRoutes)
   .route("/dev", devRoutes);
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));

@@ -70,6 +70,16 @@ const SWEEP: Record<string, Probe> = {
     kind: "no-tenant-data",
     why: "the state is single use, bound to the browser, and names its own invitation",
   },
+  "POST /api/auth/oauth/start": { kind: "no-tenant-data", why: "public; starts a sign-in" },
+  "GET /auth/signin/callback/:provider{google|microsoft}": {
+    kind: "no-tenant-data",
+    why: "public; the account comes only from the verified id_token",
+  },
+  "DELETE /api/connections/:inboxId": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/connections/${b.inboxId}?threads=delete`, { cookie: a.owner.cookie, method: "DELETE" }),
+    expect: [404],
+  },
   "GET /dev/outbox": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "GET /dev/outbox.json": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "GET /api/auth/sessions": { kind: "lists-own", run: (a) => call("/api/auth/sessions", { cookie: a.owner.cookie }) },

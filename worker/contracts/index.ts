@@ -152,6 +152,8 @@ export interface ConnectionView extends InboxView {
   healthChangedAt: number | null;
   grantEmail: string | null;
   connectedAt: number | null;
+  /** Set when disconnected with its conversations kept: a read-only archive until reconnected. */
+  disconnectedAt: number | null;
 }
 
 /** What the public connect page shows before the invitee chooses a provider. */

@@ -117,6 +117,8 @@ export const mailboxes = sqliteTable(
     /** The provider's stable id of the granting account (Google `sub`, Microsoft `oid`). */
     grantSubject: text("grant_subject"),
     connectedAt: integer("connected_at"),
+    /** Set when an admin disconnected the mailbox but kept its conversations (read-only archive). */
+    disconnectedAt: integer("disconnected_at"),
   },
   (t) => [uniqueIndex("mailboxes_account_address").on(t.accountId, t.address)],
 );

@@ -333,7 +333,12 @@ async function storeConnection(
   await db.batch([
     db
       .update(mailboxes)
-      .set({ grantEmail: identity.grantEmail, grantSubject: identity.grantSubject, connectedAt: now })
+      .set({
+        grantEmail: identity.grantEmail,
+        grantSubject: identity.grantSubject,
+        connectedAt: now,
+        disconnectedAt: null,
+      })
       .where(and(eq(mailboxes.accountId, invite.accountId), eq(mailboxes.id, mailboxId))),
     db
       .update(connectInvites)

@@ -8,13 +8,14 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import {
   createConnectInviteRequest,
+  deleteConnectionQuery,
   idSchema,
   type ConnectInviteView,
   type ConnectionView,
   type HealthReason,
   type MailboxKind,
 } from "../contracts";
-import { accounts, connectInvites, mailboxes } from "../db/schema";
+import { accounts, connectInvites, inboxAccess, mailboxes } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { auditInsert } from "../lib/audit";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -62,6 +63,7 @@ export const toConnectionView = (m: typeof mailboxes.$inferSelect): ConnectionVi
   healthChangedAt: m.healthChangedAt,
   grantEmail: m.grantEmail,
   connectedAt: m.connectedAt,
+  disconnectedAt: m.disconnectedAt,
 });
 
 async function throttle(c: Context<AppEnv>): Promise<void> {
@@ -192,17 +194,19 @@ export const connectionRoutes = new Hono<AppEnv>()
   .post("/invites", validate("json", createConnectInviteRequest), async (c) => {
     const { email, kind } = c.req.valid("json");
     const existing = await c.var.db
-      .select({ id: mailboxes.id })
+      .select({ id: mailboxes.id, disconnectedAt: mailboxes.disconnectedAt })
       .from(mailboxes)
       .where(and(eq(mailboxes.accountId, c.var.principal.accountId), eq(mailboxes.address, email)))
       .get();
-    if (existing) {
+    if (existing && existing.disconnectedAt === null) {
       throw new ApiError(409, "already_connected", `${email} is already connected; send a reconnect link instead`, {
         inboxId: existing.id,
       });
     }
     await throttle(c);
-    return c.json({ invite: toInviteView(await createInvite(c, { email, kind, mailboxId: null })) }, 201);
+    // A kept archive of the same address comes back to life in place, with its conversations.
+    const invite = await createInvite(c, { email, kind, mailboxId: existing?.id ?? null });
+    return c.json({ invite: toInviteView(invite) }, 201);
   })
   .post("/invites/:inviteId/resend", validate("param", inviteParam), async (c) => {
     const invite = await findInvite(c, c.req.valid("param").inviteId);
@@ -247,3 +251,56 @@ export const connectionRoutes = new Hono<AppEnv>()
     });
     return c.json({ invite: toInviteView(invite) }, 201);
   });
+
+/**
+ * DELETE /api/connections/:inboxId?threads=keep|delete — revokes the grant at the provider, stops
+ * push and wipes the MailboxDO, then either keeps the inbox as a read-only archive with its
+ * conversations or removes it and them.
+ */
+connectionRoutes.delete(
+  "/:inboxId",
+  validate("param", inboxParam),
+  validate("query", deleteConnectionQuery),
+  async (c) => {
+    const p = c.var.principal;
+    const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
+    const { threads } = c.req.valid("query");
+    await c.env.MAILBOX.getByName(mailbox.id).disconnect();
+    const now = Date.now();
+    const audit = auditInsert(c, {
+      accountId: p.accountId,
+      action: "connection.deleted",
+      actor: { userId: p.userId, email: p.email },
+      target: { type: "inbox", id: mailbox.id },
+      details: { address: mailbox.address, threads },
+    });
+    if (threads === "keep") {
+      await c.var.db.batch([
+        c.var.db
+          .update(mailboxes)
+          .set({ disconnectedAt: now, grantEmail: null, grantSubject: null })
+          .where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id))),
+        audit,
+      ]);
+    } else {
+      await c.var.db.batch([
+        c.var.db
+          .delete(inboxAccess)
+          .where(and(eq(inboxAccess.accountId, p.accountId), eq(inboxAccess.mailboxId, mailbox.id))),
+        c.var.db
+          .update(connectInvites)
+          .set({ revokedAt: now })
+          .where(
+            and(
+              eq(connectInvites.accountId, p.accountId),
+              eq(connectInvites.mailboxId, mailbox.id),
+              isNull(connectInvites.usedAt),
+            ),
+          ),
+        c.var.db.delete(mailboxes).where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id))),
+        audit,
+      ]);
+    }
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,1 @@
+ALTER TABLE `mailboxes` ADD `disconnected_at` integer;
