@@ -223,3 +223,142 @@ export const deadLetters = sqliteTable(
   },
   (t) => [uniqueIndex("dead_letters_message").on(t.queue, t.messageId), index("dead_letters_account").on(t.accountId)],
 );
+
+/**
+ * A conversation. Threads belong to the account, not to one mailbox: the same conversation copied
+ * to sales@ and support@ is one thread, listed in both inboxes through thread_mailboxes.
+ */
+export const threads = sqliteTable(
+  "threads",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    subject: text("subject").notNull().default(""),
+    snippet: text("snippet").notNull().default(""),
+    lastMessageAt: integer("last_message_at").notNull(),
+    messageCount: integer("message_count").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("threads_account_last").on(t.accountId, t.lastMessageAt)],
+);
+
+export const threadMailboxes = sqliteTable(
+  "thread_mailboxes",
+  {
+    accountId: text("account_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    lastMessageAt: integer("last_message_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.threadId, t.mailboxId] }),
+    index("thread_mailboxes_inbox").on(t.accountId, t.mailboxId, t.lastMessageAt),
+  ],
+);
+
+/** One row per RFC message per account, however many mailboxes hold a copy of it. */
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    /** Normalized RFC Message-ID (no angle brackets); synthesized when the message has none. */
+    rfcMessageId: text("rfc_message_id").notNull(),
+    inReplyTo: text("in_reply_to"),
+    /** JSON array of normalized Message-IDs from References (oldest first). */
+    references: text("references").notNull().default("[]"),
+    subject: text("subject").notNull().default(""),
+    fromName: text("from_name").notNull().default(""),
+    fromAddress: text("from_address").notNull().default(""),
+    /** JSON arrays of {name, address}. */
+    to: text("to_list").notNull().default("[]"),
+    cc: text("cc_list").notNull().default("[]"),
+    replyTo: text("reply_to_list").notNull().default("[]"),
+    sentAt: integer("sent_at"),
+    receivedAt: integer("received_at").notNull(),
+    snippet: text("snippet").notNull().default(""),
+    /** Plain text for reading and search, capped; the full message stays in R2. */
+    textBody: text("text_body").notNull().default(""),
+    hasHtml: integer("has_html", { mode: "boolean" }).notNull().default(false),
+    sizeBytes: integer("size_bytes").notNull(),
+    rawKey: text("raw_key").notNull(),
+    /** RFC 3834 Auto-Submitted other than "no", or a precedence of bulk/junk/list. */
+    isAutomated: integer("is_automated", { mode: "boolean" }).notNull().default(false),
+    /** A delivery status notification (bounce). */
+    isBounce: integer("is_bounce", { mode: "boolean" }).notNull().default(false),
+    attachmentCount: integer("attachment_count").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("messages_account_rfc_id").on(t.accountId, t.rfcMessageId),
+    index("messages_thread").on(t.accountId, t.threadId, t.receivedAt),
+  ],
+);
+
+/** Which message ids a message refers to, so a parent arriving after its reply finds the thread. */
+export const messageRefs = sqliteTable(
+  "message_refs",
+  {
+    accountId: text("account_id").notNull(),
+    refId: text("ref_id").notNull(),
+    messageId: text("message_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.refId, t.messageId] })],
+);
+
+/**
+ * A provider's copy of a message in one mailbox: the idempotency key of every write
+ * (account, mailbox, provider message id).
+ */
+export const messageSources = sqliteTable(
+  "message_sources",
+  {
+    accountId: text("account_id").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    providerMessageId: text("provider_message_id").notNull(),
+    messageId: text("message_id").notNull(),
+    providerThreadId: text("provider_thread_id"),
+    /** JSON array of provider labels or the folder name. */
+    labels: text("labels").notNull().default("[]"),
+    /** Sent from this mailbox (Gmail SENT label, Graph Sent Items). */
+    outbound: integer("outbound", { mode: "boolean" }).notNull().default(false),
+    receivedAt: integer("received_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.mailboxId, t.providerMessageId] }),
+    index("message_sources_message").on(t.accountId, t.messageId),
+    index("message_sources_thread").on(t.accountId, t.mailboxId, t.providerThreadId),
+  ],
+);
+
+export const attachments = sqliteTable(
+  "attachments",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    messageId: text("message_id").notNull(),
+    filename: text("filename").notNull().default(""),
+    mimeType: text("mime_type").notNull().default("application/octet-stream"),
+    sizeBytes: integer("size_bytes").notNull(),
+    contentId: text("content_id"),
+    inline: integer("inline", { mode: "boolean" }).notNull().default(false),
+    r2Key: text("r2_key").notNull(),
+  },
+  (t) => [index("attachments_message").on(t.accountId, t.messageId)],
+);
+
+/** Messages a mailbox could not fetch or parse, reported on the mailbox with their reason. */
+export const skippedItems = sqliteTable(
+  "skipped_items",
+  {
+    accountId: text("account_id").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    providerMessageId: text("provider_message_id").notNull(),
+    reason: text("reason").notNull(),
+    detail: text("detail").notNull().default(""),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mailboxId, t.providerMessageId] })],
+);
