@@ -1,9 +1,51 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { createServer } from "node:net";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 const root = import.meta.dirname;
+
+/** A port nothing listens on right now, for the emulator the Worker tests talk to. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The public MIME corpora beside the project (../shared/corpora), handed to the Worker tests as a
+ * binding because workerd has no file system. Empty when the folder is absent; the tests say so.
+ */
+function readCorpus(): { name: string; b64: string }[] {
+  const dir = path.join(root, "..", "shared", "corpora");
+  if (!existsSync(dir)) return [];
+  const out: { name: string; b64: string }[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(eml|msg)(\.gz)?$/.test(entry.name)) {
+        const bytes = readFileSync(full);
+        out.push({
+          name: path.relative(dir, full),
+          b64: (entry.name.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("base64"),
+        });
+      }
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A fixed test key ring: tests must be reproducible, and nothing real is ever sealed with it. */
+const TEST_TOKEN_KEYS = `test1:${Buffer.alloc(32, 7).toString("base64")},old0:${Buffer.alloc(32, 3).toString("base64")}`;
 
 /**
  * Two projects in one run: "workers" runs inside workerd with the real bindings from wrangler.toml
@@ -12,6 +54,9 @@ const root = import.meta.dirname;
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(root, "migrations"));
+  // Chosen once per run (the config may be evaluated more than once, so keep the first choice).
+  process.env.POSTROOM_TEST_EMULATOR_PORT ??= String(await freePort());
+  const emulatorUrl = `http://127.0.0.1:${process.env.POSTROOM_TEST_EMULATOR_PORT}`;
   return {
     test: {
       restoreMocks: true,
@@ -24,6 +69,7 @@ export default defineConfig(async () => {
               miniflare: {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
+                  TEST_CORPUS: readCorpus(),
                   TEST_SEED_SQL: readFileSync(path.join(root, "scripts", "seed.sql"), "utf8"),
                   // Tests read sign-in links from the development outbox; production-only behaviour
                   // is tested by overriding ENVIRONMENT per request.
@@ -31,6 +77,17 @@ export default defineConfig(async () => {
                   RATE_LIMIT_SIGNIN_PER_IP: "100000",
                   RATE_LIMIT_SIGNIN_PER_EMAIL: "100000",
                   RATE_LIMIT_INVITES_PER_ACCOUNT: "100000",
+                  // Sandbox mode: the real provider clients, pointed at the emulator.
+                  EMULATOR_URL: emulatorUrl,
+                  GOOGLE_CLIENT_ID: "postroom-local.apps.googleusercontent.com",
+                  GOOGLE_CLIENT_SECRET: "GOCSPX-postroom-local-secret",
+                  GOOGLE_ISSUER: `${emulatorUrl}/google`,
+                  GMAIL_API_BASE: emulatorUrl,
+                  MICROSOFT_CLIENT_ID: "7c1f3a52-0d4e-4b8f-9a6c-2e5d8b1f4c07",
+                  MICROSOFT_CLIENT_SECRET: "postroom-local-secret",
+                  MICROSOFT_AUTHORITY: `${emulatorUrl}/microsoft/common/v2.0`,
+                  GRAPH_API_BASE: `${emulatorUrl}/graph`,
+                  TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS,
                 },
               },
             }),
@@ -39,6 +96,7 @@ export default defineConfig(async () => {
             name: "workers",
             include: ["tests/worker/**/*.test.ts"],
             setupFiles: ["./tests/support/apply-migrations.ts"],
+            globalSetup: ["./tests/support/global-emulator.ts"],
           },
         },
         {
