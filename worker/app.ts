@@ -49,7 +49,7 @@ export const app = new Hono<AppEnv>()
   .route("/auth/signin/callback", oauthSigninCallbackRoutes)
   .route("/dev", devRoutes);
 
-app.notFound((c) => c.json({ error: { code: "not_found", message: "No such route" } }, 404));
+app.notFound((c) => c.json({ error: { code: "route_not_found", message: "No such route." } }, 404));
 app.onError((err, c) => errorResponse(c, err));
 
 export type AppType = typeof app;

@@ -1,7 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import type { HealthReason } from "../../worker/contracts";
+import { log } from "../../worker/lib/log";
+import { readProviderConfig } from "../../worker/providers/config";
+import { GmailSync, type StepResult } from "./gmail-sync";
 import { GrantKeeper, type ConnectInput, type GrantHealth, type LeaseResult } from "./grant-keeper";
+import { QuotaBudget } from "./quota-budget";
 import { MAILBOX_STORAGE_MIGRATIONS, migrateStorage } from "./storage-migrations";
+import { SyncStateStore, type SyncPhase } from "./sync-state";
 
 export interface MailboxDescription {
   schemaVersion: number;
@@ -9,18 +14,43 @@ export interface MailboxDescription {
   connected: boolean;
 }
 
+export interface SyncStatus {
+  phase: SyncPhase;
+  backfill: { done: number; total: number; enumerated: boolean; etaSeconds: number | null };
+  lastSyncAt: number | null;
+  watchExpiresAt: number | null;
+  lastError: string | null;
+}
+
+export type BackfillLease =
+  { ok: true; provider: "google" | "microsoft"; accessToken: string; apiBase: string } | { ok: false; reason: string };
+
+/** Gmail asks for a watch renewal at least every 7 days and recommends daily. */
+const WATCH_RENEW_MS = 24 * 60 * 60 * 1000;
+/** While push is lapsed or unconfigured, check for new mail this often. */
+const POLL_MS = 60 * 1000;
+/** Pause between backfill enumeration pages, so alarms never hog the object. */
+const ENUMERATE_GAP_MS = 50;
+
 /**
  * One object per connected mailbox, addressed by the mailbox's opaque id: the single writer of its
- * grant (sealed tokens, refresh, health) and, with the sync engine, of its cursor. The refresh token
- * never leaves this object: callers get short-lived access-token leases.
+ * grant (sealed tokens, refresh, health) and of its sync state (cursor, backfill, push renewal). The
+ * refresh token never leaves this object: callers get short-lived access-token leases.
  */
 export class MailboxDO extends DurableObject<Env> {
   #schemaVersion = 0;
   #grants: GrantKeeper;
+  #sync: SyncStateStore;
+  #gmail: GmailSync;
+  #budget: QuotaBudget;
+  #syncing: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#grants = new GrantKeeper(ctx, env);
+    this.#grants = new GrantKeeper(ctx, env, () => this.#reschedule());
+    this.#sync = new SyncStateStore(ctx.storage.sql);
+    this.#gmail = new GmailSync(env, this.#sync, this.#grants, () => this.#identity());
+    this.#budget = new QuotaBudget(env);
     void ctx.blockConcurrencyWhile(async () => {
       this.#schemaVersion = migrateStorage(ctx.storage, MAILBOX_STORAGE_MIGRATIONS);
     });
@@ -44,17 +74,121 @@ export class MailboxDO extends DurableObject<Env> {
     };
   }
 
-  /** Stores a new grant (first connect or reconnect in place) and reports the mailbox Good. */
-  async storeGrant(input: ConnectInput): Promise<{ ok: true } | { ok: false; error: "mailbox_mismatch" }> {
+  /**
+   * Stores a new grant (first connect or reconnect in place) and starts syncing: a first connect
+   * backfills the window; a reconnect recovers everything since the last good sync.
+   */
+  async storeGrant(
+    input: ConnectInput & { windowDays?: number | null },
+  ): Promise<{ ok: true } | { ok: false; error: "mailbox_mismatch" }> {
     const attached = await this.attach(input.mailboxId);
     if (!attached.ok) return attached;
     await this.#grants.connect(input);
+    const row = this.#sync.get();
+    if (!row || !row.cursor) {
+      this.#sync.update({ phase: "backfilling", window_days: input.windowDays === undefined ? 30 : input.windowDays });
+    } else {
+      this.#sync.update({ phase: "recovering", hint_pending: 1 });
+    }
+    await this.#kick();
     return { ok: true };
   }
 
   /** A short-lived access token for a provider call, refreshing it first when it is near expiry. */
   async leaseAccessToken(): Promise<LeaseResult> {
     return this.#grants.lease();
+  }
+
+  /**
+   * What the backfill consumer needs for one batch, after checking that the queue message names
+   * this mailbox's own account (a forged message cannot reach another tenant's mail).
+   */
+  async backfillLease(accountId: string, mailboxId: string): Promise<BackfillLease> {
+    const grant = this.#grants.binding();
+    if (!grant || grant.accountId !== accountId || grant.mailboxId !== mailboxId)
+      return { ok: false, reason: "not_this_mailbox" };
+    const lease = await this.#grants.lease();
+    if (!lease.ok) return { ok: false, reason: lease.reason };
+    const config = readProviderConfig(this.env);
+    return {
+      ok: true,
+      provider: lease.provider,
+      accessToken: lease.accessToken,
+      apiBase: lease.provider === "google" ? config.google.gmailApiBase : config.microsoft.graphApiBase,
+    };
+  }
+
+  /** A provider refused the leased access token: forget it, so the next lease refreshes. */
+  async accessTokenRejected(): Promise<void> {
+    this.#grants.dropAccessToken();
+  }
+
+  /** Quota permits for provider calls: wait this long before spending `units`. */
+  async acquirePermits(units: number): Promise<{ waitMs: number }> {
+    return { waitMs: this.#budget.take(units) };
+  }
+
+  /** The provider said 429: everyone using this mailbox's budget backs off. */
+  async throttled(retryAfterMs: number | null): Promise<void> {
+    this.#budget.pause(retryAfterMs);
+    await this.#grants.reportFailure("rate_limited", "");
+  }
+
+  /** The consumer found the grant broken: enumerate again (cheaply, skipping stored copies) once it is repaired. */
+  async backfillInterrupted(): Promise<void> {
+    const row = this.#sync.ensure();
+    if (row.phase === "backfilling" || row.phase === "recovering") {
+      this.#sync.update({ backfill_enumerated: 0, backfill_page_token: null, backfill_total: row.backfill_done });
+    }
+  }
+
+  /** The backfill consumer finished ids (stored, already present, or given up on). */
+  async reportBackfill(count: number): Promise<void> {
+    const row = this.#sync.ensure();
+    const done = row.backfill_done + count;
+    this.#sync.update({ backfill_done: done });
+    if (
+      row.backfill_enumerated &&
+      done >= row.backfill_total &&
+      (row.phase === "backfilling" || row.phase === "recovering")
+    ) {
+      this.#sync.update({ phase: "live", last_sync_at: Date.now() });
+      await this.#kick();
+    }
+  }
+
+  /**
+   * A push notification (or anything else) says the mailbox changed. Only a hint: the sync runs
+   * from the stored cursor, so a stale, duplicated or reordered hint does no harm.
+   */
+  async hint(historyId?: string): Promise<{ accepted: boolean }> {
+    const row = this.#sync.get();
+    if (!row || !this.#grants.connected()) return { accepted: false };
+    if (historyId && row.cursor && /^\d+$/.test(historyId) && BigInt(historyId) <= BigInt(row.cursor)) {
+      return { accepted: false };
+    }
+    this.#sync.update({ hint_pending: 1 });
+    await this.#kick();
+    return { accepted: true };
+  }
+
+  async syncStatus(): Promise<SyncStatus> {
+    const row = this.#sync.ensure();
+    const elapsed = row.backfill_started_at ? Date.now() - row.backfill_started_at : 0;
+    const rate = elapsed > 0 ? row.backfill_done / elapsed : 0;
+    const remaining = Math.max(0, row.backfill_total - row.backfill_done);
+    return {
+      phase: row.phase,
+      backfill: {
+        done: row.backfill_done,
+        total: row.backfill_total,
+        enumerated: row.backfill_enumerated === 1,
+        etaSeconds: remaining === 0 ? 0 : rate > 0 ? Math.ceil(remaining / rate / 1000) : null,
+      },
+      lastSyncAt: row.last_sync_at,
+      watchExpiresAt: row.watch_expires_at,
+      lastError: row.last_error,
+    };
   }
 
   async health(): Promise<GrantHealth | null> {
@@ -66,9 +200,10 @@ export class MailboxDO extends DurableObject<Env> {
     await this.#grants.reportFailure(reason, detail);
   }
 
-  /** Revokes the grant at the provider and forgets everything this object stored. */
-  async disconnect(): Promise<{ ok: true }> {
-    await this.#grants.revoke();
+  /** Stops push, revokes the grant at the provider and forgets everything this object stored. */
+  async disconnect(options: { revokeAtProvider: boolean } = { revokeAtProvider: true }): Promise<{ ok: true }> {
+    if (this.#grants.binding()?.provider === "google") await this.#gmail.stopWatch().catch(() => undefined);
+    if (options.revokeAtProvider) await this.#grants.revoke();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     // The object may be asked again (for example describe()); give it an empty, current schema.
@@ -78,6 +213,96 @@ export class MailboxDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     await this.#grants.onAlarm();
+    await this.#runSync();
+    await this.#reschedule();
+  }
+
+  /** Runs the due sync work now (coalesced: one run at a time, re-run if more was asked meanwhile). */
+  async #kick(): Promise<void> {
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  async #runSync(): Promise<void> {
+    if (this.#syncing) return this.#syncing;
+    this.#syncing = this.#syncOnce().finally(() => {
+      this.#syncing = null;
+    });
+    return this.#syncing;
+  }
+
+  async #syncOnce(): Promise<void> {
+    const grant = this.#grants.binding();
+    if (!grant || grant.provider !== "google") return;
+    const health = this.#grants.health();
+    if (health?.health === "failing") return;
+    let row = this.#sync.ensure();
+
+    if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
+      if (!(await this.#handle(await this.#gmail.begin(row.window_days)))) return;
+      row = this.#sync.ensure();
+    }
+    if ((row.phase === "backfilling" || row.phase === "recovering") && !row.backfill_enumerated) {
+      const step = await this.#gmail.enumerateStep();
+      if (!(await this.#handle(step))) return;
+      row = this.#sync.ensure();
+      if (row.backfill_enumerated && row.backfill_done >= row.backfill_total) {
+        this.#sync.update({ phase: "live", last_sync_at: Date.now() });
+      }
+    }
+    const topic = this.env.GMAIL_PUBSUB_TOPIC;
+    if (topic && (!row.watch_expires_at || row.watch_expires_at - Date.now() < 6 * WATCH_RENEW_MS)) {
+      // A new watch is valid for 7 days; renewing daily keeps a 6-day margin.
+      await this.#handle(await this.#gmail.watch(topic));
+    }
+    row = this.#sync.ensure();
+    const pollDue = !this.#pushLive(row) && (row.last_sync_at ?? 0) + POLL_MS <= Date.now();
+    if (row.cursor && (row.hint_pending || pollDue) && row.phase !== "failing") {
+      this.#sync.update({ hint_pending: 0 });
+      await this.#handle(await this.#gmail.incremental());
+    }
+  }
+
+  #pushLive(row: { watch_expires_at: number | null }): boolean {
+    return Boolean(this.env.GMAIL_PUBSUB_TOPIC) && (row.watch_expires_at ?? 0) > Date.now();
+  }
+
+  /** Turns a step's failure into health and backoff; true when the step succeeded. */
+  async #handle(result: StepResult): Promise<boolean> {
+    if (result.ok) return true;
+    const f = result.failure;
+    log.warn("sync_step_failed", { mailboxId: this.#meta("mailbox_id"), kind: f.kind });
+    this.#sync.update({ last_error: f.kind });
+    if (f.kind === "rate_limited") await this.throttled(f.retryAfterMs);
+    else if (f.kind === "unavailable") await this.#grants.reportFailure("provider_unavailable", "");
+    else if (f.kind === "auth") this.#grants.dropAccessToken();
+    return false;
+  }
+
+  /** One alarm, at the earliest of every deadline this mailbox has. */
+  async #reschedule(): Promise<void> {
+    const row = this.#sync.get();
+    const deadlines: number[] = [];
+    const grantDue = this.#grants.nextDeadline();
+    if (grantDue !== null) deadlines.push(grantDue);
+    if (row && this.#grants.connected() && this.#grants.health()?.health !== "failing") {
+      if ((row.phase === "backfilling" || row.phase === "recovering") && !row.backfill_enumerated) {
+        deadlines.push(Date.now() + (row.last_error ? 30_000 : ENUMERATE_GAP_MS));
+      }
+      if (row.hint_pending) deadlines.push(Date.now() + (row.last_error ? 30_000 : 0));
+      if (row.watch_expires_at && this.env.GMAIL_PUBSUB_TOPIC)
+        deadlines.push(row.watch_expires_at - 6 * WATCH_RENEW_MS);
+      if (row.cursor && !this.#pushLive(row)) deadlines.push((row.last_sync_at ?? Date.now()) + POLL_MS);
+    }
+    if (deadlines.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(Date.now(), Math.min(...deadlines)));
+  }
+
+  #identity() {
+    const g = this.#grants.binding();
+    return g ? { accountId: g.accountId, mailboxId: g.mailboxId } : null;
   }
 
   #meta(key: string): string | null {

@@ -90,15 +90,39 @@ export const HEALTH_SENTENCES: Record<HealthReason, string> = {
 
 export class GrantKeeper {
   #refreshing: Promise<LeaseResult> | null = null;
+  /** Capped exponential backoff for transient refresh failures (kept in memory; an eviction restarts it). */
+  #transientFailures = 0;
+  #retryAt: number | null = null;
   #vault: Promise<TokenVault> | null = null;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
+    /** The MailboxDO multiplexes every deadline onto its one alarm; tell it when ours moves. */
+    private readonly onDeadlineChanged: () => Promise<void>,
   ) {}
+
+  /** When this grant next needs attention: a refresh ahead of expiry, or a retry after a transient failure. */
+  nextDeadline(): number | null {
+    const row = this.#row();
+    if (!row) return null;
+    if (row.health_reason && GRANT_FAILURES.has(row.health_reason)) return null;
+    if (row.health !== "good") return this.#retryAt ?? Date.now() + 60_000;
+    return row.access_expires_at ? row.access_expires_at - REFRESH_AHEAD_MS : Date.now();
+  }
 
   connected(): boolean {
     return this.#row() !== null;
+  }
+
+  dropAccessToken(): void {
+    this.ctx.storage.sql.exec(`UPDATE grant_state SET access_sealed = NULL, access_expires_at = NULL WHERE id = 1`);
+  }
+
+  /** Whose grant this is: the account and mailbox it is bound to, and the provider. */
+  binding(): { accountId: string; mailboxId: string; provider: "google" | "microsoft" } | null {
+    const row = this.#row();
+    return row ? { accountId: row.account_id, mailboxId: row.mailbox_id, provider: row.provider } : null;
   }
 
   health(): GrantHealth | null {
@@ -189,6 +213,8 @@ export class GrantKeeper {
       t.expiresAt,
       now,
     );
+    this.#transientFailures = 0;
+    this.#retryAt = null;
     await this.#scheduleRefresh(t.expiresAt);
     if (row.health !== "good") await this.#setHealth("good", null, null);
     return {
@@ -206,10 +232,13 @@ export class GrantKeeper {
     const grantBroken = GRANT_FAILURES.has(reason) || failure.reason === "request";
     log.warn("grant_refresh_failed", { reason, providerCode: failure.providerCode });
     await this.#setHealth(grantBroken ? "failing" : "degraded", reason, HEALTH_SENTENCES[reason]);
+    // Transient failures are retried from the alarm (nextDeadline); broken grants wait for a person.
     if (!grantBroken) {
-      // Transient: try again shortly from the alarm.
-      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      this.#transientFailures += 1;
+      const backoff = Math.min(15 * 60_000, 30_000 * 2 ** Math.min(this.#transientFailures, 5));
+      this.#retryAt = Date.now() + backoff / 2 + Math.random() * (backoff / 2);
     }
+    await this.onDeadlineChanged();
     return { ok: false, reason, detail: failure.detail };
   }
 
@@ -219,15 +248,10 @@ export class GrantKeeper {
     await this.#setHealth(failing ? "failing" : "degraded", reason, detail || HEALTH_SENTENCES[reason]);
   }
 
+  /** Called from the alarm: refreshes when the deadline has come. */
   async onAlarm(): Promise<void> {
-    const row = this.#row();
-    if (!row) return;
-    if (row.health === "failing" && row.health_reason && GRANT_FAILURES.has(row.health_reason)) return;
-    if (!row.access_expires_at || row.access_expires_at - Date.now() <= REFRESH_AHEAD_MS || row.health !== "good") {
-      await this.#refreshOnce();
-    } else {
-      await this.#scheduleRefresh(row.access_expires_at);
-    }
+    const due = this.nextDeadline();
+    if (due !== null && due <= Date.now()) await this.#refreshOnce();
   }
 
   async revoke(): Promise<void> {
@@ -266,8 +290,8 @@ export class GrantKeeper {
     };
   }
 
-  async #scheduleRefresh(accessExpiresAt: number): Promise<void> {
-    await this.ctx.storage.setAlarm(Math.max(Date.now() + 1000, accessExpiresAt - REFRESH_AHEAD_MS));
+  async #scheduleRefresh(_accessExpiresAt: number): Promise<void> {
+    await this.onDeadlineChanged();
   }
 
   async #setHealth(health: Health, reason: HealthReason | null, detail: string | null): Promise<void> {

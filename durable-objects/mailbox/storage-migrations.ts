@@ -23,6 +23,24 @@ export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
      health_changed_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    )`,
+  // Sync: one row. The cursor is the Gmail historyId or the Graph deltaLinks (JSON).
+  `CREATE TABLE sync_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     phase TEXT NOT NULL,
+     cursor TEXT,
+     window_days INTEGER,
+     backfill_after INTEGER,
+     backfill_page_token TEXT,
+     backfill_enumerated INTEGER NOT NULL DEFAULT 0,
+     backfill_total INTEGER NOT NULL DEFAULT 0,
+     backfill_done INTEGER NOT NULL DEFAULT 0,
+     backfill_started_at INTEGER,
+     watch_expires_at INTEGER,
+     last_sync_at INTEGER,
+     last_error TEXT,
+     hint_pending INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL
+   )`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

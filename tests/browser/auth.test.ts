@@ -117,8 +117,8 @@ describe("sign-in and team management in a real browser", () => {
     await visible(owner.getByRole("heading", { name: "No inboxes connected yet" }));
     await visible(owner.getByText("Settings › Inbox connections"));
     const nav = owner.getByRole("navigation", { name: "Primary" });
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Inbox", "Users", "Audit log"]);
-    expect(await nav.getByRole("link", { name: "Inbox" }).getAttribute("aria-current")).toBe("page");
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Inbox", "Users", "Inbox connections", "Audit log"]);
+    expect(await nav.getByRole("link", { name: "Inbox", exact: true }).getAttribute("aria-current")).toBe("page");
     await screenshot(owner, "inbox-owner");
 
     // Keyboard: the first Tab reaches the skip link, which moves focus to the page's content.

@@ -126,7 +126,7 @@ describe("bad input gets a clear 4xx and changes nothing", () => {
       status: 400,
       code: "invalid_request",
     },
-    { name: "unknown route", run: () => call("/api/nothing-here"), status: 404, code: "not_found" },
+    { name: "unknown route", run: () => call("/api/nothing-here"), status: 404, code: "route_not_found" },
     {
       name: "forged connect link",
       run: () => call("/api/connect/describe", { body: { token: "F".repeat(43) } }),

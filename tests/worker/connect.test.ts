@@ -145,6 +145,22 @@ describe("refusals store nothing", () => {
     );
   });
 
+  it("a refusal never revokes the grant another connected mailbox runs on", async () => {
+    const owner = await signUp();
+    const sales = await connect(owner, "sales@demo.test", "google", { account: "sales@demo.test" });
+    expect(sales.outcome).toBe("connected");
+    // Someone follows maria@'s invitation but signs in as sales@, whose grant is already in use.
+    await refused(
+      owner,
+      () => connect(owner, "maria@demo.test", "google", { account: "sales@demo.test" }),
+      "wrong_account",
+    );
+    await expireAccessToken(sales.inboxId!);
+    expect(await env.MAILBOX.getByName(sales.inboxId!).leaseAccessToken()).toMatchObject({ ok: true });
+    const [m] = await mailboxRows(owner.accountId);
+    expect(m).toMatchObject({ health: "good" });
+  });
+
   it("an alias: signing in as the mailbox behind it is not the invited address", async () => {
     const owner = await signUp();
     const r = await connect(owner, "deals@demo.test", "google", { account: "sales@demo.test" });
@@ -369,6 +385,18 @@ describe("disconnect", () => {
     expect(audit.json.events[0].details).toMatchObject({ threads: "keep" });
   });
 
+  it("disconnecting one workspace's mailbox leaves another workspace's connection of the same account working", async () => {
+    const a = await signUp("A");
+    const b = await signUp("B");
+    const ra = await connect(a, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");
+    const rb = await connect(b, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");
+    expect(
+      (await call(`/api/connections/${ra.inboxId}?threads=delete`, { cookie: a.cookie, method: "DELETE" })).status,
+    ).toBe(204);
+    await expireAccessToken(rb.inboxId!);
+    expect(await env.MAILBOX.getByName(rb.inboxId!).leaseAccessToken()).toMatchObject({ ok: true });
+  });
+
   it("deleting the conversations removes the inbox, and its tokens are gone from the MailboxDO", async () => {
     const owner = await signUp();
     const r = await connect(owner, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");
@@ -393,20 +421,24 @@ describe("disconnect", () => {
 
 describe("access tokens are refreshed ahead of expiry by the alarm", () => {
   it("refreshes when the alarm fires inside the refresh window", async () => {
-    const { runDurableObjectAlarm } = await import("cloudflare:test");
     const owner = await signUp();
     const r = await connect(owner, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");
+    const stub = env.MAILBOX.getByName(r.inboxId!);
     const before = await storedGrant(r.inboxId!);
-    await runInDurableObject(env.MAILBOX.getByName(r.inboxId!), (_i, state) => {
+    // Inside the refresh window (five minutes before expiry), the alarm refreshes ahead of time.
+    await runInDurableObject(stub, async (instance, state) => {
       state.storage.sql.exec(`UPDATE grant_state SET access_expires_at = ?`, Date.now() + 60_000);
+      await instance.alarm();
     });
-    expect(await runDurableObjectAlarm(env.MAILBOX.getByName(r.inboxId!))).toBe(true);
     const after = await storedGrant(r.inboxId!);
     expect(after.accessToken).not.toBe(before.accessToken);
-    const alarmAt = await runInDurableObject(env.MAILBOX.getByName(r.inboxId!), (_i, state) =>
-      state.storage.getAlarm(),
-    );
-    expect(alarmAt).toBeGreaterThan(Date.now() + 30 * 60_000);
+    // Outside the window it leaves the token alone, and an alarm stays armed for the next deadline.
+    await runInDurableObject(stub, async (instance) => {
+      await instance.alarm();
+    });
+    expect((await storedGrant(r.inboxId!)).accessToken).toBe(after.accessToken);
+    const alarmAt = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(alarmAt).not.toBeNull();
   });
 });
 

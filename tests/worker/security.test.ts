@@ -19,7 +19,7 @@ describe("development-only routes", () => {
       for (const path of ["/dev/outbox", "/dev/outbox.json"]) {
         const r = await call(path, { envOverrides: { ENVIRONMENT: environment } });
         expect(r.status, `${path} with ENVIRONMENT=${environment}`).toBe(404);
-        expect(r.json.error.code).toBe("not_found");
+        expect(r.json.error.code).toBe("route_not_found");
       }
     }
   });

@@ -9,6 +9,9 @@ import { AppFrame, type StatusMessage } from "./components/AppFrame";
 import { AuthLayout, Loading } from "./components/Layout";
 import { Notice } from "./components/Notice";
 import { AuditLog } from "./screens/AuditLog";
+import { ConnectPage } from "./screens/connect/ConnectPage";
+import { ConnectResult } from "./screens/connect/ConnectResult";
+import { ConnectionsPage } from "./screens/connections/ConnectionsPage";
 import { EmailLink } from "./screens/EmailLink";
 import { Inbox } from "./screens/Inbox";
 import { NotAllowed, NotFound } from "./screens/NotFound";
@@ -25,6 +28,11 @@ export function App() {
       return <EmailLink kind="verify" />;
     case "/auth/invite":
       return <EmailLink kind="invite" />;
+    // The connect pages are for a mailbox's owner, who usually has no Postroom account.
+    case "/connect":
+      return <ConnectPage />;
+    case "/connect/result":
+      return <ConnectResult loc={loc} />;
     default:
       return <SignedIn loc={loc} />;
   }
@@ -37,6 +45,8 @@ function SignedInRoutes({ path, me }: { path: string; me: Me }) {
     case "/settings":
     case "/settings/users":
       return <Users />;
+    case "/settings/connections":
+      return isManager(me.user.role) ? <ConnectionsPage /> : <NotAllowed what="inbox connections" />;
     case "/settings/audit":
       return isManager(me.user.role) ? <AuditLog /> : <NotAllowed what="the audit log" />;
     case "/account/sessions":

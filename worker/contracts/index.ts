@@ -158,7 +158,10 @@ export interface ConnectionView extends InboxView {
 
 /** What the public connect page shows before the invitee chooses a provider. */
 export interface ConnectDescription {
+  /** The mailbox being connected (or repaired). */
   address: string;
+  /** Who should sign in at the provider: the mailbox itself, or the delegate a reconnect link went to. */
+  signInAs: string;
   kind: MailboxKind;
   accountName: string;
   invitedBy: string;

@@ -74,16 +74,19 @@ export const connectRoutes = new Hono<AppEnv>()
       .where(and(eq(users.accountId, invite.accountId), eq(users.id, invite.invitedBy)))
       .get();
     const accountName = account?.name ?? "Postroom";
+    // A reconnect link may go to a delegate: the page names the mailbox being repaired, and who signs in.
+    const address = (await mailboxAddress(c, invite)) ?? invite.email;
     const description: ConnectDescription = {
-      address: invite.email,
+      address,
+      signInAs: invite.email,
       kind: invite.kind,
       accountName,
       invitedBy: inviter ? inviter.name || inviter.email : "An admin",
       reconnect: invite.mailboxId !== null,
       audience:
         invite.kind === "shared"
-          ? `Everyone on ${accountName} who is given access to this inbox will read its mail and send as ${invite.email}.`
-          : `Only people an admin of ${accountName} gives access to this inbox will read its mail and send as ${invite.email}.`,
+          ? `Everyone on ${accountName} who is given access to this inbox will read its mail and send as ${address}.`
+          : `Only people an admin of ${accountName} gives access to this inbox will read its mail and send as ${address}.`,
     };
     return c.json(description);
   })
@@ -138,6 +141,8 @@ const callbackQuery = z.object({
 export interface Refusal {
   outcome: string;
   detail?: string;
+  /** The provider's id of the account that signed in, once its id_token was verified. */
+  subject?: string;
 }
 
 /** GET /auth/callback/:provider — the exact redirect URI registered with each provider. */
@@ -196,8 +201,11 @@ export const callbackRoutes = new Hono<AppEnv>().get("/:provider{google|microsof
   const tokens = exchanged.tokens;
   const verdict = await checkGrant(c, oauth, invite, tokens, round.nonce);
   if ("outcome" in verdict) {
-    // Nothing is kept: hand the fresh grant back to the provider.
-    await oauth.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => undefined);
+    // Nothing is kept. The fresh grant goes back to the provider only when no connected mailbox
+    // runs on the same account's grant: revoking at Google ends every token of that grant.
+    if (verdict.subject && !(await grantInUse(c, provider, verdict.subject))) {
+      await oauth.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => undefined);
+    }
     return c.redirect(
       resultUrl(c, { outcome: verdict.outcome, ...(verdict.detail ? { detail: verdict.detail } : {}) }),
     );
@@ -226,35 +234,61 @@ async function checkGrant(
     log.warn("connect_id_token_refused", { provider: oauth.id, reason: id.reason });
     return { outcome: "identity_unverified" };
   }
+  const claims = id.claims as { sub?: string; oid?: string };
+  const subject = oauth.id === "google" ? claims.sub : claims.oid;
+  const refuse = (outcome: string, detail?: string): Refusal => ({
+    outcome,
+    ...(detail ? { detail } : {}),
+    ...(subject ? { subject } : {}),
+  });
   const missing = missingScopes(oauth.requiredScopes(invite.kind), tokens.scopes);
-  if (missing.length > 0) return { outcome: "missing_scope", detail: missing.join(" ") };
-  if (!tokens.refreshToken) return { outcome: "no_offline_access" };
+  if (missing.length > 0) return refuse("missing_scope", missing.join(" "));
+  if (!tokens.refreshToken) return refuse("no_offline_access");
 
-  const claims = id.claims as {
-    sub?: string;
-    email?: string;
-    email_verified?: boolean;
-    preferred_username?: string;
-    oid?: string;
-  };
   const apis = readProviderConfig(c.env);
   const target = (await mailboxAddress(c, invite)) ?? invite.email;
   if (oauth.id === "google") {
     const profile = await new GmailClient(apis.google.gmailApiBase, tokens.accessToken).getProfile();
-    if (!profile.ok) return { outcome: "mailbox_unreachable" };
-    const address = profile.profile.emailAddress.toLowerCase();
-    if (address !== target) return { outcome: "wrong_account", detail: address };
+    if (!profile.ok) return refuse("mailbox_unreachable");
+    const address = profile.value.emailAddress.toLowerCase();
+    if (address !== target) return refuse("wrong_account", address);
     return { grantEmail: address, grantSubject: claims.sub ?? "" };
   }
   const graph = new GraphClient(apis.microsoft.graphApiBase, tokens.accessToken);
   const me = await graph.me();
-  if (!me.ok) return { outcome: "mailbox_unreachable" };
+  if (!me.ok) return refuse("mailbox_unreachable");
   if (me.address === target) return { grantEmail: me.address, grantSubject: claims.oid ?? me.id };
   // A Microsoft 365 shared mailbox has no sign-in of its own: a delegate with Full Access connects it.
   if (invite.kind === "shared" && (await graph.canReadMailbox(target))) {
     return { grantEmail: me.address, grantSubject: claims.oid ?? me.id };
   }
-  return { outcome: invite.kind === "shared" ? "no_delegate_access" : "wrong_account", detail: me.address };
+  return refuse(invite.kind === "shared" ? "no_delegate_access" : "wrong_account", me.address);
+}
+
+/**
+ * Whether any connected mailbox (in any account) runs on this provider account's grant. Deliberately
+ * not scoped to one tenant: it answers yes or no and returns nothing, and it protects every tenant's
+ * connection from a revoke that would end the shared grant.
+ */
+export async function grantInUse(
+  c: Context<AppEnv>,
+  provider: ConnectProvider,
+  subject: string,
+  exceptMailboxId?: string,
+) {
+  const rows = await c.var.db
+    .select({ id: mailboxes.id })
+    .from(mailboxes)
+    .where(
+      and(
+        eq(mailboxes.provider, provider === "google" ? "gmail" : "graph"),
+        eq(mailboxes.grantSubject, subject),
+        isNull(mailboxes.disconnectedAt),
+      ),
+    )
+    .limit(2)
+    .all();
+  return rows.some((r) => r.id !== exceptMailboxId);
 }
 
 /** For a reconnect, the address of the mailbox being repaired (which may differ from the delegate invited). */

@@ -25,6 +25,7 @@ import { validate } from "../lib/validate";
 import { createMailer, MailerUnavailableError } from "../mail/mailer";
 import { connectInviteMail } from "../mail/templates";
 import { originCheck } from "../middleware/origin-check";
+import { grantInUse } from "./connect";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
 
 export const CONNECT_INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -265,7 +266,11 @@ connectionRoutes.delete(
     const p = c.var.principal;
     const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
     const { threads } = c.req.valid("query");
-    await c.env.MAILBOX.getByName(mailbox.id).disconnect();
+    // Another connected mailbox on the same provider grant (say, the same Google account in another
+  // workspace) would die with a revoke, so the grant is only handed back when nobody else uses it.
+  const provider = mailbox.provider === "gmail" ? "google" : "microsoft";
+  const shared = mailbox.grantSubject ? await grantInUse(c, provider, mailbox.grantSubject, mailbox.id) : false;
+  await c.env.MAILBOX.getByName(mailbox.id).disconnect({ revokeAtProvider: !shared });
     const now = Date.now();
     const audit = auditInsert(c, {
       accountId: p.accountId,

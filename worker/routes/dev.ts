@@ -10,7 +10,7 @@ import { ApiError } from "../errors";
 import { DEV_OUTBOX_PREFIX, type DevOutboxEntry } from "../mail/mailer";
 
 const developmentOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.var.config.development) throw new ApiError(404, "not_found", "No such route");
+  if (!c.var.config.development) throw new ApiError(404, "route_not_found", "No such route");
   await next();
 });
 

@@ -1,12 +1,16 @@
 /**
  * A real local Postroom for one browser test file: fresh local D1 with the real migrations, then
  * `wrangler dev` serving the built UI from dist/web (run `npm run build` first) and the Worker.
+ * With `emulator: true` the provider emulator runs too, and the Worker's Google and Microsoft
+ * clients point at it (sandbox mode), so a test can connect mailboxes through real consent pages.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { startEmulator, type RunningEmulator } from "../../../emulator/index";
 
 const root = path.resolve(import.meta.dirname, "..", "..", "..");
 const wranglerBin = path.join(root, "node_modules", ".bin", "wrangler");
@@ -23,9 +27,11 @@ export interface OutboxMessage {
 export interface DevServer {
   origin: string;
   port: number;
+  /** The provider emulator, when the server was started with `emulator: true`. */
+  emulator: RunningEmulator | null;
   /** Mail the development outbox holds, newest first. */
   outbox(): Promise<OutboxMessage[]>;
-  /** The newest emailed link to `to` whose path is `linkPath` (`/auth/verify`, `/auth/invite`). */
+  /** The newest emailed link to `to` whose path is `linkPath` (`/auth/verify`, `/auth/invite`, `/connect`). */
   latestLink(to: string, linkPath: string): Promise<string>;
   /** What wrangler printed, for failure messages. */
   output(): string;
@@ -35,6 +41,23 @@ export interface DevServer {
 export interface DevServerOptions {
   /** Extra `--var` values on top of the development defaults. */
   vars?: Record<string, string>;
+  /** Also start the provider emulator and point the Worker's OAuth clients and mail APIs at it. */
+  emulator?: boolean;
+}
+
+/** The sandbox configuration: the emulator's registered local clients, and a key ring for this run only. */
+function sandboxVars(url: string): Record<string, string> {
+  return {
+    GOOGLE_CLIENT_ID: "postroom-local.apps.googleusercontent.com",
+    GOOGLE_CLIENT_SECRET: "GOCSPX-postroom-local-secret",
+    GOOGLE_ISSUER: `${url}/google`,
+    GMAIL_API_BASE: url,
+    MICROSOFT_CLIENT_ID: "7c1f3a52-0d4e-4b8f-9a6c-2e5d8b1f4c07",
+    MICROSOFT_CLIENT_SECRET: "postroom-local-secret",
+    MICROSOFT_AUTHORITY: `${url}/microsoft/common/v2.0`,
+    GRAPH_API_BASE: `${url}/graph`,
+    TOKEN_ENCRYPTION_KEYS: `test1:${randomBytes(32).toString("base64")}`,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -90,6 +113,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (!existsSync(path.join(root, "dist", "web", "index.html"))) {
     throw new Error("dist/web is missing: run `npm run build` before the browser tests");
   }
+  const emulator = options.emulator ? await startEmulator({ port: 0, seed: 7, world: "demo" }) : null;
   const persistDir = mkdtempSync(path.join(tmpdir(), "postroom-browser-"));
   const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
     cwd: root,
@@ -99,13 +123,19 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   });
   if (migrate.status !== 0) {
     rmSync(persistDir, { recursive: true, force: true });
+    await emulator?.close();
     throw new Error(`applying migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   }
 
   const port = await freePort();
   const inspectorPort = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const vars = { ENVIRONMENT: "development", APP_ORIGIN: origin, ...options.vars };
+  const vars = {
+    ENVIRONMENT: "development",
+    APP_ORIGIN: origin,
+    ...(emulator ? sandboxVars(emulator.url) : {}),
+    ...options.vars,
+  };
   const args = [
     "dev",
     "--port",
@@ -147,6 +177,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     killGroup(child, "SIGKILL");
     process.off("exit", onExit);
     rmSync(persistDir, { recursive: true, force: true });
+    await emulator?.close();
   };
 
   try {
@@ -165,6 +196,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   return {
     origin,
     port,
+    emulator,
     outbox,
     async latestLink(to, linkPath) {
       const escaped = linkPath.replace(/[/.]/g, "\\$&");

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import { isManager } from "../lib/roles";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -31,6 +32,8 @@ const ICONS = {
     "M3 11 5.2 4.6A1.5 1.5 0 0 1 6.6 3.6h6.8a1.5 1.5 0 0 1 1.4 1L17 11v4.5a1.5 1.5 0 0 1-1.5 1.5h-11A1.5 1.5 0 0 1 3 15.5V11Zm0 0h4l1 2h4l1-2h4",
   users:
     "M7.5 9a3 3 0 1 0 0-6 3 3 0 0 0 0 6Zm-5 8c0-2.8 2.2-5 5-5s5 2.2 5 5M13 3.3a3 3 0 0 1 0 5.4M14.5 12.3c1.8.7 3 2.5 3 4.7",
+  connections:
+    "M8.2 11.8 11.8 8.2M9 5.6l1.6-1.6a3.4 3.4 0 0 1 4.8 4.8L13.8 10.4M11 14.4 9.4 16a3.4 3.4 0 0 1-4.8-4.8L6.2 9.6",
   audit: "M5 2.8h7l3.5 3.5v10.9H5V2.8Zm7 0v3.5h3.5M7.8 10h5M7.8 13h5",
 };
 
@@ -53,6 +56,15 @@ export function AppFrame({
 }) {
   const { me } = useSession();
   const manager = isManager(me.user.role);
+  const nav = useRef<HTMLElement>(null);
+  // On phones the rail is a row of tabs that scrolls sideways; keep the current one in view.
+  useEffect(() => {
+    const current = nav.current?.querySelector<HTMLElement>('[aria-current="page"]');
+    const row = nav.current;
+    if (!current || !row || row.scrollWidth <= row.clientWidth) return;
+    const offset = current.getBoundingClientRect().left - row.getBoundingClientRect().left;
+    row.scrollLeft += offset - (row.clientWidth - current.offsetWidth) / 2;
+  }, [path]);
   return (
     <div class="shell">
       <a class="skip-link" href="#main">
@@ -63,7 +75,7 @@ export function AppFrame({
           <Logo />
           <span>Postroom</span>
         </Link>
-        <nav class="rail-nav" aria-label="Primary">
+        <nav class="rail-nav" aria-label="Primary" ref={nav}>
           <ul class="nav-list">
             <NavLink item={{ href: "/", label: "Inbox", icon: ICONS.inbox }} path={path} />
           </ul>
@@ -73,7 +85,13 @@ export function AppFrame({
           <ul class="nav-list" aria-labelledby="nav-settings">
             <NavLink item={{ href: "/settings/users", label: "Users", icon: ICONS.users }} path={path} />
             {manager && (
-              <NavLink item={{ href: "/settings/audit", label: "Audit log", icon: ICONS.audit }} path={path} />
+              <>
+                <NavLink
+                  item={{ href: "/settings/connections", label: "Inbox connections", icon: ICONS.connections }}
+                  path={path}
+                />
+                <NavLink item={{ href: "/settings/audit", label: "Audit log", icon: ICONS.audit }} path={path} />
+              </>
             )}
           </ul>
         </nav>

@@ -8,6 +8,8 @@ interface ConfirmDialogProps {
   confirmLabel: string;
   tone?: "danger" | "primary";
   busy?: boolean;
+  /** Room for a choice inside the dialog, not just a sentence. */
+  wide?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }
@@ -23,6 +25,7 @@ export function ConfirmDialog({
   confirmLabel,
   tone = "danger",
   busy,
+  wide,
   onConfirm,
   onCancel,
 }: ConfirmDialogProps) {
@@ -40,7 +43,7 @@ export function ConfirmDialog({
   return (
     <dialog
       ref={ref}
-      class="dialog"
+      class={`dialog${wide ? " dialog-wide" : ""}`}
       aria-labelledby={titleId}
       aria-describedby={children ? bodyId : undefined}
       onCancel={(e) => {

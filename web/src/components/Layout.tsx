@@ -53,15 +53,18 @@ export function EmptyState({ title, children }: { title: string; children?: Comp
   );
 }
 
-/** The centred card of the signed-out pages (sign-in, emailed links). */
-export function AuthLayout({ children }: { children: ComponentChildren }) {
+/**
+ * The centred card of the signed-out pages (sign-in, emailed links). `wide` is for pages that have
+ * more to explain than a form, such as what connecting a mailbox grants.
+ */
+export function AuthLayout({ children, wide }: { children: ComponentChildren; wide?: boolean }) {
   return (
     <div class="auth-page">
       <header class="auth-brand">
         <Logo />
         <span>Postroom</span>
       </header>
-      <main id="main" class="auth-card" tabIndex={-1}>
+      <main id="main" class={`auth-card${wide ? " auth-card-wide" : ""}`} tabIndex={-1}>
         {children}
       </main>
     </div>

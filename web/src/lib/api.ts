@@ -6,9 +6,14 @@
 import type {
   ApiErrorBody,
   AuditEventView,
+  ConnectDescription,
+  ConnectInviteView,
+  ConnectProvider,
+  ConnectionView,
   InboxView,
   InvitableRole,
   InviteView,
+  MailboxKind,
   Me,
   SessionView,
   UserView,
@@ -132,6 +137,17 @@ export interface AuditFilter {
 
 const authOnly = { ignoreUnauthorized: true };
 
+export interface Connections {
+  connections: ConnectionView[];
+  invites: ConnectInviteView[];
+}
+
+/** What to do with an inbox's conversations in Postroom when its mailbox is disconnected. */
+export type ThreadsOnDisconnect = "keep" | "delete";
+
+const inboxPath = (inboxId: string) => `/api/connections/${encodeURIComponent(inboxId)}`;
+const connectInvitePath = (inviteId: string) => `/api/connections/invites/${encodeURIComponent(inviteId)}`;
+
 export const api = {
   signIn: (email: string) => request<Accepted>("POST", "/api/auth/signin", { body: { email }, ...authOnly }),
   signUp: (email: string, accountName: string) =>
@@ -139,6 +155,9 @@ export const api = {
   verify: (token: string) => request<SignedIn>("POST", "/api/auth/verify", { body: { token }, ...authOnly }),
   acceptInvite: (token: string) =>
     request<SignedIn>("POST", "/api/auth/accept-invite", { body: { token }, ...authOnly }),
+  /** Starts signing in with a provider; the browser then goes to `authorizeUrl`. */
+  oauthSignIn: (provider: ConnectProvider) =>
+    request<{ authorizeUrl: string }>("POST", "/api/auth/oauth/start", { body: { provider }, ...authOnly }),
   signOut: () => request<{ ok: true }>("POST", "/api/auth/signout", authOnly),
   signOutEverywhere: () => request<{ ok: true }>("POST", "/api/auth/signout-all"),
   sessions: () => request<{ sessions: SessionView[] }>("GET", "/api/auth/sessions"),
@@ -159,6 +178,26 @@ export const api = {
   revokeInvite: (inviteId: string) => request<void>("DELETE", `/api/invites/${encodeURIComponent(inviteId)}`),
 
   inboxes: () => request<{ inboxes: InboxView[] }>("GET", "/api/inboxes"),
+
+  connections: () => request<Connections>("GET", "/api/connections"),
+  inviteToConnect: (email: string, kind: MailboxKind) =>
+    request<{ invite: ConnectInviteView }>("POST", "/api/connections/invites", { body: { email, kind } }),
+  resendConnectInvite: (inviteId: string) =>
+    request<{ invite: ConnectInviteView }>("POST", `${connectInvitePath(inviteId)}/resend`),
+  revokeConnectInvite: (inviteId: string) => request<void>("DELETE", connectInvitePath(inviteId)),
+  sendReconnectLink: (inboxId: string) =>
+    request<{ invite: ConnectInviteView }>("POST", `${inboxPath(inboxId)}/reconnect-link`),
+  disconnect: (inboxId: string, threads: ThreadsOnDisconnect) =>
+    request<void>("DELETE", `${inboxPath(inboxId)}?threads=${threads}`),
+
+  /** The public connect page: the invitee has no session, so a 401 never means "signed out". */
+  describeConnect: (token: string) =>
+    request<ConnectDescription>("POST", "/api/connect/describe", { body: { token }, ...authOnly }),
+  startConnect: (token: string, provider: ConnectProvider, acknowledgeShared: boolean) =>
+    request<{ authorizeUrl: string }>("POST", "/api/connect/start", {
+      body: { token, provider, acknowledgeShared },
+      ...authOnly,
+    }),
 
   audit: (filter: AuditFilter = {}) => {
     const q = new URLSearchParams();

@@ -6,6 +6,7 @@
 import { useRef, useState } from "preact/hooks";
 import { ApiError, api, messageOf } from "../lib/api";
 import { usePageTitle } from "../lib/hooks";
+import { takeTokenFromHash } from "../lib/link-token";
 import { Link, navigate } from "../lib/router";
 import { AuthLayout } from "../components/Layout";
 import { Notice } from "../components/Notice";
@@ -43,16 +44,6 @@ function finalErrorTitle(kind: LinkKind, code: string): string | null {
     default:
       return null;
   }
-}
-
-/**
- * Takes the token out of the fragment and then out of the address bar, so it does not linger in
- * history or get copied along with the URL. Fragments never reach the server or its logs.
- */
-function takeTokenFromHash(): string | null {
-  const token = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
-  return token && token.length >= 20 ? token : null;
 }
 
 export function EmailLink({ kind }: { kind: LinkKind }) {

@@ -1,11 +1,11 @@
 import { api, messageOf } from "../lib/api";
+import { PROVIDER_LABELS } from "../lib/connections";
 import { useResource, usePageTitle } from "../lib/hooks";
 import { isManager } from "../lib/roles";
+import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 import { EmptyState, Loading, PageHeader } from "../components/Layout";
 import { Notice } from "../components/Notice";
-
-const PROVIDERS = { gmail: "Gmail", graph: "Microsoft 365", hosted: "Hosted by Postroom" } as const;
 
 export function Inbox() {
   usePageTitle("Inbox");
@@ -29,7 +29,7 @@ export function Inbox() {
         <EmptyState title="No inboxes connected yet">
           {manager ? (
             <p>
-              Shared mailboxes are connected from <strong>Settings › Inbox connections</strong>, which is coming soon.
+              Connect the team’s mailboxes from <Link href="/settings/connections">Settings › Inbox connections</Link>.
               Once a mailbox is connected, its conversations appear here.
             </p>
           ) : (
@@ -46,7 +46,7 @@ export function Inbox() {
             <li key={i.id} class="card-list-item">
               <p class="strong">{i.displayName || i.address}</p>
               <p class="muted break">
-                {i.address} · {PROVIDERS[i.provider]} · {i.kind === "shared" ? "Shared" : "Personal"}
+                {i.address} · {PROVIDER_LABELS[i.provider]} · {i.kind === "shared" ? "Shared" : "Personal"}
               </p>
             </li>
           ))}

@@ -1,5 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { ConnectProvider } from "../../../worker/contracts";
 import { ApiError, api, messageOf } from "../lib/api";
+import { BRAND_LABELS } from "../lib/connections";
 import { formatDuration } from "../lib/format";
 import { usePageTitle } from "../lib/hooks";
 import { takeFlash } from "../lib/router";
@@ -7,6 +9,7 @@ import { emailProblem } from "../lib/validate";
 import { Field, TextInput } from "../components/Field";
 import { AuthLayout } from "../components/Layout";
 import { Notice } from "../components/Notice";
+import { ProviderLogo } from "../components/ProviderLogo";
 
 type Mode = "signin" | "signup";
 
@@ -49,12 +52,65 @@ function describeError(err: unknown, mode: Mode): FormError {
   }
 }
 
+/** Why signing in with Google or Microsoft sent the person back here (`/signin?error=<code>`). */
+function providerSignInError(code: string): FormError {
+  switch (code) {
+    case "no_account":
+      return {
+        code,
+        title: "No Postroom account for that address",
+        message:
+          "There is no Postroom user with the address you signed in with. Sign in with the address you were invited with, or ask an admin of your team to invite you.",
+      };
+    case "invalid_state":
+      return {
+        code,
+        title: "Sign-in could not be matched to this browser",
+        message: "It was started in another browser or took more than 10 minutes. Try again.",
+      };
+    case "declined":
+      return {
+        code,
+        title: "Sign-in cancelled",
+        message: "You cancelled on the provider’s page, so you are not signed in.",
+      };
+    case "identity_unverified":
+      return {
+        code,
+        title: "Your address could not be confirmed",
+        message:
+          "The provider did not confirm your email address, so Postroom cannot tell who you are. Use an account with a verified address, or get a sign-in link by email.",
+      };
+    case "exchange_failed":
+      return {
+        code,
+        title: "Sign-in did not finish",
+        message: "The provider did not complete the sign-in. Try again, or get a sign-in link by email.",
+      };
+    default:
+      return {
+        code,
+        title: "Sign-in did not work",
+        message: "Signing in with that provider failed. Try again, or get a sign-in link by email.",
+      };
+  }
+}
+
+/** Reads the provider's error code once and drops it from the address, so a reload starts clean. */
+function takeProviderError(): FormError | null {
+  const code = new URLSearchParams(location.search).get("error");
+  if (!code) return null;
+  history.replaceState(history.state, "", location.pathname);
+  return providerSignInError(code);
+}
+
 export function SignIn() {
   const [mode, setMode] = useState<Mode>("signin");
   const [email, setEmail] = useState("");
   const [accountName, setAccountName] = useState("");
   const [fieldErrors, setFieldErrors] = useState<{ email?: string; accountName?: string }>({});
-  const [formError, setFormError] = useState<FormError | null>(null);
+  const [formError, setFormError] = useState<FormError | null>(takeProviderError);
+  const [providerBusy, setProviderBusy] = useState<ConnectProvider | null>(null);
   const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState<Sent | null>(null);
   const [blockedUntil, setBlockedUntil] = useState<number | null>(null);
@@ -121,6 +177,27 @@ export function SignIn() {
       setFormError(describeError(err, mode));
     } finally {
       setBusy(false);
+    }
+  };
+
+  const continueWith = async (provider: ConnectProvider) => {
+    setFormError(null);
+    setProviderBusy(provider);
+    try {
+      const { authorizeUrl } = await api.oauthSignIn(provider);
+      // Stays busy: the browser is leaving for the provider's sign-in page.
+      location.assign(authorizeUrl);
+    } catch (err) {
+      setProviderBusy(null);
+      setFormError(
+        err instanceof ApiError && err.status === 404
+          ? {
+              code: err.code,
+              title: `Signing in with ${BRAND_LABELS[provider]} is not available here`,
+              message: "Get a sign-in link by email instead.",
+            }
+          : { ...describeError(err, "signin"), title: `Could not continue with ${BRAND_LABELS[provider]}` },
+      );
     }
   };
 
@@ -229,6 +306,27 @@ export function SignIn() {
           {busy ? "Sending…" : signup ? "Create workspace" : "Email me a sign-in link"}
         </button>
       </form>
+      {!signup && (
+        <>
+          <p class="or-divider">
+            <span>or</span>
+          </p>
+          <div class="provider-buttons">
+            {(["google", "microsoft"] as const).map((p) => (
+              <button
+                key={p}
+                type="button"
+                class="button button-block button-provider"
+                disabled={providerBusy !== null}
+                onClick={() => void continueWith(p)}
+              >
+                <ProviderLogo provider={p} />
+                {providerBusy === p ? `Opening ${BRAND_LABELS[p]}…` : `Continue with ${BRAND_LABELS[p]}`}
+              </button>
+            ))}
+          </div>
+        </>
+      )}
       {outboxLink}
       <div class="auth-footer">
         {signup ? (

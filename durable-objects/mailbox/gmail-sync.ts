@@ -1,0 +1,206 @@
+/**
+ * Gmail sync for one mailbox, driven by the MailboxDO. Backfill takes the baseline historyId first,
+ * then enumerates message ids page by page onto the backfill queue; live sync reads history from the
+ * stored cursor whenever a push (or the polling fallback) hints that something changed. A history id
+ * too old for Gmail (404) restarts from a fresh baseline through the backfill path: nothing is lost,
+ * and the idempotent store makes sure nothing is doubled.
+ */
+import { drizzle } from "drizzle-orm/d1";
+import * as schema from "../../worker/db/schema";
+import { log } from "../../worker/lib/log";
+import { readProviderConfig } from "../../worker/providers/config";
+import { decodeRaw, GMAIL_EXCLUDED_LABELS, GmailClient, type GmailFailure } from "../../worker/providers/gmail";
+import type { QueueMessage } from "../../worker/queue/messages";
+import { storeMessage } from "../../worker/sync/store-message";
+import type { GrantKeeper } from "./grant-keeper";
+import type { SyncStateStore } from "./sync-state";
+
+/** Ids per queue message: small enough to finish well inside a consumer invocation. */
+export const BACKFILL_BATCH = 25;
+/** Above this many new ids, live sync hands the work to the backfill queue instead of doing it inline. */
+const INLINE_LIMIT = 20;
+/** How far before the last good sync a recovery looks again, to cover clock skew and late arrivals. */
+const RECOVERY_MARGIN_MS = 60 * 60 * 1000;
+
+export interface SyncIdentity {
+  accountId: string;
+  mailboxId: string;
+}
+
+export type StepResult = { ok: true; more: boolean } | { ok: false; failure: GmailFailure | { kind: "no_grant" } };
+
+export class GmailSync {
+  constructor(
+    private readonly env: Env,
+    private readonly state: SyncStateStore,
+    private readonly grants: GrantKeeper,
+    private readonly identity: () => SyncIdentity | null,
+  ) {}
+
+  async #client(): Promise<GmailClient | null> {
+    const lease = await this.grants.lease();
+    if (!lease.ok) return null;
+    return new GmailClient(readProviderConfig(this.env).google.gmailApiBase, lease.accessToken);
+  }
+
+  /** Starts a backfill of the last `windowDays` (null = everything), baseline first. */
+  async begin(windowDays: number | null, since?: number): Promise<StepResult> {
+    const gmail = await this.#client();
+    if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
+    const profile = await gmail.getProfile();
+    if (!profile.ok) return { ok: false, failure: profile };
+    const after = since ?? (windowDays === null ? null : Date.now() - windowDays * 86_400_000);
+    this.state.update({
+      phase: since === undefined ? "backfilling" : "recovering",
+      cursor: profile.value.historyId,
+      window_days: windowDays,
+      backfill_after: after,
+      backfill_page_token: null,
+      backfill_enumerated: 0,
+      backfill_total: 0,
+      backfill_done: 0,
+      backfill_started_at: Date.now(),
+      last_error: null,
+    });
+    return { ok: true, more: true };
+  }
+
+  /** Enumerates one page of ids and queues them. */
+  async enumerateStep(): Promise<StepResult> {
+    const row = this.state.ensure();
+    const who = this.identity();
+    if (!who || row.backfill_enumerated) return { ok: true, more: false };
+    const gmail = await this.#client();
+    if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
+    // Seconds since the epoch: a date string would be read as midnight Pacific time. messages.list
+    // leaves spam and trash out by default (includeSpamTrash=false); every other label is included.
+    const q = row.backfill_after !== null ? `after:${Math.floor(row.backfill_after / 1000)}` : undefined;
+    const page = await gmail.listMessages({
+      ...(q ? { q } : {}),
+      ...(row.backfill_page_token ? { pageToken: row.backfill_page_token } : {}),
+    });
+    if (!page.ok) return { ok: false, failure: page };
+    const ids = (page.value.messages ?? []).map((m) => m.id);
+    await this.#enqueue(who, ids);
+    const done = !page.value.nextPageToken;
+    this.state.update({
+      backfill_page_token: page.value.nextPageToken ?? null,
+      backfill_total: row.backfill_total + ids.length,
+      backfill_enumerated: done ? 1 : 0,
+    });
+    return { ok: true, more: !done };
+  }
+
+  async #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {
+    const messages: MessageSendRequest<QueueMessage>[] = [];
+    for (let i = 0; i < ids.length; i += BACKFILL_BATCH) {
+      messages.push({
+        body: {
+          kind: "backfill.batch",
+          accountId: who.accountId,
+          mailboxId: who.mailboxId,
+          providerIds: ids.slice(i, i + BACKFILL_BATCH),
+        },
+      });
+    }
+    // sendBatch takes at most 100 messages.
+    for (let i = 0; i < messages.length; i += 100) await this.env.BACKFILL_QUEUE.sendBatch(messages.slice(i, i + 100));
+  }
+
+  /**
+   * Reads history from the cursor and stores what was added. Small changes are fetched right here
+   * (a new message is visible seconds after the push); a big gap goes through the queue.
+   */
+  async incremental(): Promise<StepResult> {
+    const row = this.state.ensure();
+    const who = this.identity();
+    if (!who || !row.cursor) return { ok: true, more: false };
+    const gmail = await this.#client();
+    if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
+    const added = new Set<string>();
+    let pageToken: string | undefined;
+    let newest = row.cursor;
+    do {
+      const page = await gmail.history({ startHistoryId: row.cursor, ...(pageToken ? { pageToken } : {}) });
+      if (!page.ok) {
+        if (page.kind === "history_expired") return this.#recover(row.last_sync_at);
+        return { ok: false, failure: page };
+      }
+      for (const h of page.value.history ?? []) {
+        for (const a of h.messagesAdded ?? []) {
+          const labels = a.message.labelIds ?? [];
+          if (!labels.some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) added.add(a.message.id);
+        }
+        // A message moved out of spam or trash becomes part of the mailbox.
+        for (const r of h.labelsRemoved ?? []) added.add(r.message.id);
+      }
+      newest = page.value.historyId;
+      pageToken = page.value.nextPageToken;
+    } while (pageToken);
+
+    const ids = [...added];
+    if (ids.length > INLINE_LIMIT) {
+      await this.#enqueue(who, ids);
+      this.state.update({ backfill_total: row.backfill_total + ids.length });
+    } else {
+      for (const id of ids) {
+        const stored = await fetchAndStoreGmail(this.env, gmail, who, id);
+        if (!stored.ok) return { ok: false, failure: stored.failure };
+      }
+    }
+    // The cursor moves only after everything it covers is stored or queued.
+    this.state.update({ cursor: newest, last_sync_at: Date.now(), last_error: null });
+    return { ok: true, more: false };
+  }
+
+  /** The history id expired: take a new baseline, then re-list everything since the last good sync. */
+  async #recover(lastSyncAt: number | null): Promise<StepResult> {
+    log.warn("gmail_history_expired", { mailboxId: this.identity()?.mailboxId });
+    const since = Math.max(0, (lastSyncAt ?? Date.now()) - RECOVERY_MARGIN_MS);
+    return this.begin(this.state.ensure().window_days, since);
+  }
+
+  async watch(topicName: string): Promise<StepResult> {
+    const gmail = await this.#client();
+    if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
+    const r = await gmail.watch(topicName);
+    if (!r.ok) return { ok: false, failure: r };
+    this.state.update({ watch_expires_at: Number(r.value.expiration) });
+    return { ok: true, more: false };
+  }
+
+  async stopWatch(): Promise<void> {
+    const gmail = await this.#client();
+    if (gmail) await gmail.stop();
+  }
+}
+
+/** Fetches one message as raw MIME and stores it (idempotent). Shared by live sync and the backfill consumer. */
+export async function fetchAndStoreGmail(
+  env: Env,
+  gmail: GmailClient,
+  who: SyncIdentity,
+  id: string,
+): Promise<{ ok: true; stored: boolean } | { ok: false; failure: GmailFailure }> {
+  const msg = await gmail.getRaw(id);
+  if (!msg.ok) {
+    // Deleted since it was listed: nothing to store, nothing lost.
+    if (msg.kind === "not_found") return { ok: true, stored: false };
+    return { ok: false, failure: msg };
+  }
+  const labels = msg.value.labelIds ?? [];
+  if (labels.some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) return { ok: true, stored: false };
+  const received = Number(msg.value.internalDate);
+  await storeMessage(drizzle(env.DB, { schema }), env.RAW_MAIL, {
+    accountId: who.accountId,
+    mailboxId: who.mailboxId,
+    providerMessageId: msg.value.id,
+    providerThreadId: msg.value.threadId,
+    providerThreadReliable: true,
+    labels,
+    outbound: labels.includes("SENT"),
+    receivedAt: Number.isFinite(received) && received > 0 ? received : Date.now(),
+    raw: decodeRaw(msg.value.raw),
+  });
+  return { ok: true, stored: true };
+}

@@ -1,0 +1,108 @@
+/**
+ * Gmail sync against the emulator: backfill through the real queue, live sync from the cursor,
+ * recovery from an expired history id. Only this file delivers mail to sales@demo.test, so the
+ * counts are exact.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { signUp, type Actor } from "../support/accounts";
+import { connect, emulatorAdmin } from "../support/connect";
+
+const MAILBOX = "sales@demo.test";
+
+async function deliver(n: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await emulatorAdmin("/deliver", {
+      to: MAILBOX,
+      from: `Customer ${i} <customer${i}@example.com>`,
+      subject: `${prefix} ${i}`,
+      text: `Body of ${prefix} ${i}`,
+    });
+    expect(r.status).toBe(201);
+    ids.push((r.json as { messageId: string }).messageId);
+  }
+  return ids;
+}
+
+async function storedCount(accountId: string, inboxId: string): Promise<number> {
+  const r = await env.DB.prepare(`SELECT count(*) AS n FROM message_sources WHERE account_id = ? AND mailbox_id = ?`)
+    .bind(accountId, inboxId)
+    .first<{ n: number }>();
+  return r!.n;
+}
+
+async function duplicateRfcIds(accountId: string): Promise<number> {
+  const r = await env.DB.prepare(
+    `SELECT count(*) AS n FROM (SELECT rfc_message_id FROM messages WHERE account_id = ? GROUP BY rfc_message_id HAVING count(*) > 1)`,
+  )
+    .bind(accountId)
+    .first<{ n: number }>();
+  return r!.n;
+}
+
+let owner: Actor;
+let inboxId: string;
+let total = 0;
+
+describe("Gmail sync", () => {
+  it("backfills the mailbox through the queue, then goes live", { timeout: 60_000 }, async () => {
+    total += (await deliver(12, "Backfill")).length;
+    owner = await signUp("Sync Co");
+    const r = await connect(owner, MAILBOX, "google", { account: MAILBOX });
+    expect(r.outcome).toBe("connected");
+    inboxId = r.inboxId!;
+    const stub = env.MAILBOX.getByName(inboxId);
+    await vi.waitFor(
+      async () => {
+        const status = await stub.syncStatus();
+        expect(status.phase).toBe("live");
+        expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+      },
+      { timeout: 45_000, interval: 250 },
+    );
+    const status = await stub.syncStatus();
+    expect(status.backfill).toMatchObject({ done: total, total, enumerated: true });
+    expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+  });
+
+  it("a hint brings new mail in; stale and repeated hints change nothing", { timeout: 30_000 }, async () => {
+    const stub = env.MAILBOX.getByName(inboxId);
+    total += (await deliver(3, "Live")).length;
+    await stub.hint();
+    await stub.hint();
+    await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+      timeout: 15_000,
+      interval: 200,
+    });
+    // A stale history id (older than the cursor) is ignored.
+    expect((await stub.hint("1")).accepted).toBe(false);
+    await stub.hint();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+    expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+  });
+
+  it("an expired history id recovers every message, none twice", { timeout: 60_000 }, async () => {
+    const stub = env.MAILBOX.getByName(inboxId);
+    total += (await deliver(4, "Gap")).length;
+    const expired = await emulatorAdmin("/gmail/expire-history", { account: MAILBOX });
+    expect(expired.status).toBe(200);
+    await stub.hint();
+    await vi.waitFor(
+      async () => {
+        expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+        expect((await stub.syncStatus()).phase).toBe("live");
+      },
+      { timeout: 45_000, interval: 250 },
+    );
+    expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+  });
+
+  it("a queue message naming another account's mailbox is refused and stores nothing", async () => {
+    const before = await storedCount(owner.accountId, inboxId);
+    const lease = await env.MAILBOX.getByName(inboxId).backfillLease("01OTHERACC0VNT000000000000", inboxId);
+    expect(lease).toEqual({ ok: false, reason: "not_this_mailbox" });
+    expect(await storedCount(owner.accountId, inboxId)).toBe(before);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Processes one backfill batch: leases a token and quota permits from the mailbox's DO (the refresh
+ * token never leaves it), fetches each message not stored yet, and stores it. Throttling and outages
+ * send the message back to the queue with a delay; the rest of the batch is never lost.
+ */
+import { and, eq, inArray } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { fetchAndStoreGmail } from "../../durable-objects/mailbox/gmail-sync";
+import * as schema from "../db/schema";
+import { messageSources } from "../db/schema";
+import { log } from "../lib/log";
+import { GmailClient } from "../providers/gmail";
+import type { QueueMessage } from "../queue/messages";
+
+/** Gmail charges 20 units for messages.get under the current quota model. */
+export const GMAIL_GET_UNITS = 20;
+/** Waiting longer than this inside a consumer wastes its invocation; hand the batch back instead. */
+const MAX_INLINE_WAIT_MS = 5_000;
+
+export class RetryLater extends Error {
+  constructor(readonly delaySeconds: number) {
+    super(`retry in ${delaySeconds}s`);
+    this.name = "RetryLater";
+  }
+}
+
+type BackfillBatch = Extract<QueueMessage, { kind: "backfill.batch" }>;
+
+export async function handleBackfillBatch(msg: BackfillBatch, env: Env): Promise<void> {
+  const stub = env.MAILBOX.getByName(msg.mailboxId);
+  const lease = await stub.backfillLease(msg.accountId, msg.mailboxId);
+  if (!lease.ok) {
+    if (lease.reason === "not_this_mailbox") {
+      // Forged or stale: the message names an account this mailbox does not belong to.
+      log.warn("backfill_refused", { mailboxId: msg.mailboxId });
+      return;
+    }
+    // The grant is broken: the DO restarts the backfill after a reconnect, so nothing is lost by stopping here.
+    await stub.backfillInterrupted();
+    return;
+  }
+  if (lease.provider !== "google") throw new RetryLater(60);
+
+  const db = drizzle(env.DB, { schema });
+  const known = new Set(
+    (
+      await db
+        .select({ id: messageSources.providerMessageId })
+        .from(messageSources)
+        .where(
+          and(
+            eq(messageSources.accountId, msg.accountId),
+            eq(messageSources.mailboxId, msg.mailboxId),
+            inArray(messageSources.providerMessageId, msg.providerIds),
+          ),
+        )
+        .all()
+    ).map((r) => r.id),
+  );
+  const gmail = new GmailClient(lease.apiBase, lease.accessToken);
+  const who = { accountId: msg.accountId, mailboxId: msg.mailboxId };
+  for (const id of msg.providerIds) {
+    if (known.has(id)) continue;
+    const { waitMs } = await stub.acquirePermits(GMAIL_GET_UNITS);
+    if (waitMs > MAX_INLINE_WAIT_MS) throw new RetryLater(Math.ceil(waitMs / 1000));
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+    const result = await fetchAndStoreGmail(env, gmail, who, id);
+    if (!result.ok) {
+      const f = result.failure;
+      if (f.kind === "rate_limited") {
+        await stub.throttled(f.retryAfterMs);
+        throw new RetryLater(Math.ceil((f.retryAfterMs ?? 10_000) / 1000));
+      }
+      if (f.kind === "auth") {
+        // The access token was refused: drop it so the next lease refreshes (and learns whether the grant still stands).
+        await stub.accessTokenRejected();
+        throw new RetryLater(5);
+      }
+      throw new Error(`gmail ${f.kind} (${f.status})`);
+    }
+  }
+  await stub.reportBackfill(msg.providerIds.length);
+}
