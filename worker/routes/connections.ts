@@ -267,10 +267,10 @@ connectionRoutes.delete(
     const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
     const { threads } = c.req.valid("query");
     // Another connected mailbox on the same provider grant (say, the same Google account in another
-  // workspace) would die with a revoke, so the grant is only handed back when nobody else uses it.
-  const provider = mailbox.provider === "gmail" ? "google" : "microsoft";
-  const shared = mailbox.grantSubject ? await grantInUse(c, provider, mailbox.grantSubject, mailbox.id) : false;
-  await c.env.MAILBOX.getByName(mailbox.id).disconnect({ revokeAtProvider: !shared });
+    // workspace) would die with a revoke, so the grant is only handed back when nobody else uses it.
+    const provider = mailbox.provider === "gmail" ? "google" : "microsoft";
+    const shared = mailbox.grantSubject ? await grantInUse(c, provider, mailbox.grantSubject, mailbox.id) : false;
+    await c.env.MAILBOX.getByName(mailbox.id).disconnect({ revokeAtProvider: !shared });
     const now = Date.now();
     const audit = auditInsert(c, {
       accountId: p.accountId,
