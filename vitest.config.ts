@@ -56,6 +56,7 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(root, "migrations"));
   // Chosen once per run (the config may be evaluated more than once, so keep the first choice).
   process.env.POSTROOM_TEST_EMULATOR_PORT ??= String(await freePort());
+  process.env.POSTROOM_TEST_RELAY_PORT ??= String(await freePort());
   const emulatorUrl = `http://127.0.0.1:${process.env.POSTROOM_TEST_EMULATOR_PORT}`;
   return {
     test: {
@@ -88,6 +89,11 @@ export default defineConfig(async () => {
                   MICROSOFT_AUTHORITY: `${emulatorUrl}/microsoft/common/v2.0`,
                   GRAPH_API_BASE: `${emulatorUrl}/graph`,
                   TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS,
+                  // Push: the emulator sends to a recording relay (tests/support/push-relay.ts).
+                  TEST_PUSH_RELAY_URL: `http://127.0.0.1:${process.env.POSTROOM_TEST_RELAY_PORT}`,
+                  GMAIL_PUBSUB_TOPIC: "projects/postroom-test/topics/gmail",
+                  PUBSUB_PUSH_AUDIENCE: "http://127.0.0.1:8787/webhooks/google",
+                  PUBSUB_PUSH_SERVICE_ACCOUNT: "gmail-push@postroom-demo.iam.gserviceaccount.com",
                 },
               },
             }),

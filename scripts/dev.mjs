@@ -109,6 +109,11 @@ if (existsSync(emulatorEntry)) {
     `MICROSOFT_AUTHORITY:${emulatorUrl}/microsoft/common/v2.0`,
     "--var",
     `GRAPH_API_BASE:${emulatorUrl}/graph`,
+    // Gmail push through the emulator's Pub/Sub: its JWTs name this audience and service account.
+    "--var",
+    "GMAIL_PUBSUB_TOPIC:projects/postroom-demo/topics/gmail",
+    "--var",
+    "PUBSUB_PUSH_SERVICE_ACCOUNT:gmail-push@postroom-demo.iam.gserviceaccount.com",
   );
   start("emulator", bin("tsx"), [
     emulatorEntry,
@@ -118,7 +123,7 @@ if (existsSync(emulatorEntry)) {
     "--state",
     path.join(root, "emulator", ".state", "world.json"),
     "--gmail-push-endpoint",
-    `${APP_ORIGIN}/webhooks/google/pubsub`,
+    `${APP_ORIGIN}/webhooks/google`,
   ]);
   if (!(await waitFor(`${emulatorUrl}/__emulator/`, 30_000))) {
     console.error("The provider emulator did not start.");

@@ -19,6 +19,7 @@ import { inviteRoutes } from "./routes/invites";
 import { meRoutes } from "./routes/me";
 import { oauthSigninCallbackRoutes, oauthSigninStartRoutes } from "./routes/oauth-signin";
 import { userRoutes } from "./routes/users";
+import { googleWebhookRoutes } from "./webhooks/google";
 
 /** JSON request bodies are small; anything bigger is refused before it is read. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
@@ -27,6 +28,15 @@ export const app = new Hono<AppEnv>()
   .use(securityHeaders)
   .use(
     "/api/*",
+    bodyLimit({
+      maxSize: MAX_JSON_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+      },
+    }),
+  )
+  .use(
+    "/webhooks/*",
     bodyLimit({
       maxSize: MAX_JSON_BODY_BYTES,
       onError: () => {
@@ -47,6 +57,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/connect", connectRoutes)
   .route("/auth/callback", callbackRoutes)
   .route("/auth/signin/callback", oauthSigninCallbackRoutes)
+  .route("/webhooks/google", googleWebhookRoutes)
   .route("/dev", devRoutes);
 
 app.notFound((c) => c.json({ error: { code: "route_not_found", message: "No such route." } }, 404));

@@ -9,6 +9,8 @@ declare global {
       TEST_CORPUS: { name: string; b64: string }[];
       /** The provider emulator the tests run against (its admin API is under /__emulator). */
       EMULATOR_URL: string;
+      /** The recording relay the emulator pushes to (tests/support/push-relay.ts). */
+      TEST_PUSH_RELAY_URL: string;
     }
   }
 }

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin } from "../support/connect";
+import { call } from "../support/http";
 
 const MAILBOX = "sales@demo.test";
 
@@ -62,7 +63,10 @@ describe("Gmail sync", () => {
       { timeout: 45_000, interval: 250 },
     );
     const status = await stub.syncStatus();
-    expect(status.backfill).toMatchObject({ done: total, total, enumerated: true });
+    expect(status.backfill).toMatchObject({ done: total, total, enumerated: true, etaSeconds: 0 });
+    const api = await call(`/api/connections/${inboxId}/sync`, { cookie: owner.cookie });
+    expect(api.status).toBe(200);
+    expect(api.json).toMatchObject({ phase: "live", backfill: { done: total, total }, skippedCount: 0 });
     expect(await duplicateRfcIds(owner.accountId)).toBe(0);
   });
 
@@ -103,6 +107,70 @@ describe("Gmail sync", () => {
     const before = await storedCount(owner.accountId, inboxId);
     const lease = await env.MAILBOX.getByName(inboxId).backfillLease("01OTHERACC0VNT000000000000", inboxId);
     expect(lease).toEqual({ ok: false, reason: "not_this_mailbox" });
+    expect(await storedCount(owner.accountId, inboxId)).toBe(before);
+  });
+});
+
+describe("Gmail push, end to end", () => {
+  interface Recorded {
+    seq: number;
+    path: string;
+    headers: Record<string, string>;
+    body: string;
+  }
+  async function pushesFor(address: string, since: number): Promise<Recorded[]> {
+    const r = await fetch(`${env.TEST_PUSH_RELAY_URL}/__relay/pushes?since=${since}`);
+    const { pushes } = (await r.json()) as { pushes: Recorded[] };
+    return pushes.filter(
+      (p) => p.path === "/webhooks/google" && atob(JSON.parse(p.body).message.data).includes(address),
+    );
+  }
+  async function replay(p: Recorded, overrides?: Record<string, string>) {
+    return call("/webhooks/google", {
+      rawBody: p.body,
+      origin: null,
+      headers: { authorization: p.headers["authorization"]!, "content-type": "application/json" },
+      ...(overrides ? { envOverrides: overrides } : {}),
+    });
+  }
+
+  it(
+    "the emulator's signed push, replayed to the route, brings new mail in; replays and stale pushes do no harm",
+    { timeout: 30_000 },
+    async () => {
+      const relayStart = Math.max(0, ...(await pushesFor(MAILBOX, 0)).map((p) => p.seq));
+      total += (await deliver(2, "Pushed")).length;
+      let pushes: Recorded[] = [];
+      await vi.waitFor(
+        async () => {
+          pushes = await pushesFor(MAILBOX, relayStart);
+          expect(pushes.length).toBeGreaterThan(0);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      const latest = pushes.at(-1)!;
+      const r = await replay(latest);
+      expect(r.status).toBe(204);
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      // The same push again, and an older one: nothing changes.
+      for (const p of [latest, ...pushes]) expect((await replay(p)).status).toBe(204);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
+
+  it("a genuine push for another audience or service account is refused and changes nothing", async () => {
+    const [p] = await pushesFor(MAILBOX, 0);
+    expect(p).toBeDefined();
+    const before = await storedCount(owner.accountId, inboxId);
+    expect((await replay(p!, { PUBSUB_PUSH_AUDIENCE: "https://other.example/webhooks/google" })).status).toBe(401);
+    expect((await replay(p!, { PUBSUB_PUSH_SERVICE_ACCOUNT: "someone-else@x.iam.gserviceaccount.com" })).status).toBe(
+      401,
+    );
     expect(await storedCount(owner.accountId, inboxId)).toBe(before);
   });
 });

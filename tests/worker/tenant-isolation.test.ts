@@ -75,6 +75,12 @@ const SWEEP: Record<string, Probe> = {
     kind: "no-tenant-data",
     why: "public; the account comes only from the verified id_token",
   },
+  "GET /api/connections/:inboxId/sync": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/connections/${b.inboxId}/sync`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
+  "POST /webhooks/google": { kind: "no-tenant-data", why: "verified Pub/Sub push; only hints DOs, answers nothing" },
   "DELETE /api/connections/:inboxId": {
     kind: "targets-b",
     run: (a, b) => call(`/api/connections/${b.inboxId}?threads=delete`, { cookie: a.owner.cookie, method: "DELETE" }),

@@ -169,3 +169,13 @@ export interface ConnectDescription {
   /** Who will be able to read and send from the address once it is connected. */
   audience: string;
 }
+
+/** Sync progress of one inbox, for the connections screen. */
+export interface SyncStatusView {
+  phase: "idle" | "backfilling" | "live" | "recovering" | "failing";
+  backfill: { done: number; total: number; enumerated: boolean; etaSeconds: number | null };
+  lastSyncAt: number | null;
+  /** Messages that could not be fetched or parsed, with the reason, newest first. */
+  skipped: { providerMessageId: string; reason: string; detail: string; at: number }[];
+  skippedCount: number;
+}

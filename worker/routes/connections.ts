@@ -2,7 +2,7 @@
  * Settings > Inbox connections, for owners and admins: invitations to connect a mailbox, the
  * connected mailboxes with their health, reconnect links. The invitee needs no app account.
  */
-import { and, asc, desc, eq, isNull } from "drizzle-orm";
+import { and, asc, count, desc, eq, isNull } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
@@ -14,8 +14,9 @@ import {
   type ConnectionView,
   type HealthReason,
   type MailboxKind,
+  type SyncStatusView,
 } from "../contracts";
-import { accounts, connectInvites, inboxAccess, mailboxes } from "../db/schema";
+import { accounts, connectInvites, inboxAccess, mailboxes, skippedItems } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { auditInsert } from "../lib/audit";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -309,3 +310,28 @@ connectionRoutes.delete(
     return c.body(null, 204);
   },
 );
+
+/** GET /api/connections/:inboxId/sync — backfill progress (done/total, ETA), phase, skipped items. */
+connectionRoutes.get("/:inboxId/sync", validate("param", inboxParam), async (c) => {
+  const p = c.var.principal;
+  const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
+  const status = await c.env.MAILBOX.getByName(mailbox.id).syncStatus();
+  const where = and(eq(skippedItems.accountId, p.accountId), eq(skippedItems.mailboxId, mailbox.id));
+  const [skipped, total] = await Promise.all([
+    c.var.db.select().from(skippedItems).where(where).orderBy(desc(skippedItems.createdAt)).limit(50).all(),
+    c.var.db.select({ n: count() }).from(skippedItems).where(where).get(),
+  ]);
+  const view: SyncStatusView = {
+    phase: status.phase,
+    backfill: status.backfill,
+    lastSyncAt: status.lastSyncAt,
+    skipped: skipped.map((s) => ({
+      providerMessageId: s.providerMessageId,
+      reason: s.reason,
+      detail: s.detail,
+      at: s.createdAt,
+    })),
+    skippedCount: total?.n ?? 0,
+  };
+  return c.json(view);
+});

@@ -1,0 +1,55 @@
+/**
+ * Stands in for Postroom's public webhook endpoints during the Worker tests: the emulator pushes
+ * here (Pub/Sub-style and Graph-style), this server records each request exactly as received, and
+ * answers Graph's validation handshake by echoing the token as text/plain, as the real route does.
+ * Tests then replay the recorded requests into the Worker, so the emulator's real JWTs and bodies
+ * are what the webhook routes verify.
+ */
+import { createServer, type Server } from "node:http";
+
+export interface RecordedPush {
+  seq: number;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function startPushRelay(port: number): Promise<{ close: () => Promise<void> }> {
+  const pushes: RecordedPush[] = [];
+  let seq = 0;
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://relay");
+    if (req.method === "GET" && url.pathname === "/__relay/pushes") {
+      const since = Number(url.searchParams.get("since") ?? 0);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ pushes: pushes.filter((p) => p.seq > since) }));
+      return;
+    }
+    const validationToken = url.searchParams.get("validationToken");
+    if (validationToken !== null) {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(validationToken);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+      pushes.push({
+        seq: ++seq,
+        path: url.pathname,
+        query: url.search,
+        headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      });
+      res.writeHead(202);
+      res.end();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve({ close: () => new Promise<void>((r) => server.close(() => r())) }));
+  });
+}
