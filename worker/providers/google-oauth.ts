@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { MailboxKind } from "../contracts";
 import type { ProviderConfig } from "./config";
 import { form, requestJson } from "./http";
+import { requestTokens } from "./oauth-token";
 import { discover, verifyIdToken } from "./oidc";
 import type { AuthorizeInput, OAuthProvider, TokenOutcome } from "./oauth-types";
 
@@ -10,15 +11,6 @@ export const GMAIL_SCOPES = [
   "https://www.googleapis.com/auth/gmail.modify",
   "https://www.googleapis.com/auth/gmail.send",
 ] as const;
-
-const tokenResponse = z.object({
-  access_token: z.string(),
-  expires_in: z.number(),
-  refresh_token: z.string().optional(),
-  scope: z.string().default(""),
-  token_type: z.string(),
-  id_token: z.string().optional(),
-});
 
 const errorResponse = z.object({ error: z.string(), error_description: z.string().optional() });
 
@@ -61,32 +53,7 @@ export class GoogleOAuth implements OAuthProvider {
 
   async #token(fields: Record<string, string>): Promise<TokenOutcome> {
     const d = await this.#discovery();
-    const r = await requestJson<unknown>(d.token_endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: form({ ...fields, client_id: this.config.clientId, client_secret: this.config.clientSecret }),
-    });
-    if (r.ok) {
-      const t = tokenResponse.safeParse(r.body);
-      if (!t.success)
-        return {
-          ok: false,
-          reason: "provider_unavailable",
-          providerCode: "bad_response",
-          detail: "Google answered with an unexpected token response",
-        };
-      return {
-        ok: true,
-        tokens: {
-          accessToken: t.data.access_token,
-          refreshToken: t.data.refresh_token ?? null,
-          expiresAt: Date.now() + t.data.expires_in * 1000,
-          scopes: t.data.scope.split(" ").filter(Boolean),
-          idToken: t.data.id_token ?? null,
-        },
-      };
-    }
-    return classifyGoogleError(r.status, r.body);
+    return requestTokens(d.token_endpoint, fields, this.config, "Google", classifyGoogleError);
   }
 
   exchangeCode(input: { code: string; codeVerifier: string; redirectUri: string }): Promise<TokenOutcome> {

@@ -3,9 +3,9 @@
  * provider, and come back to the provider's own callback. Every refusal stores nothing and ends on
  * the connect result page with a code the page explains.
  */
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import {
@@ -14,13 +14,14 @@ import {
   type ConnectDescription,
   type ConnectProvider,
 } from "../contracts";
-import { accounts, connectInvites, mailboxes, oauthStates, users } from "../db/schema";
+import { accounts, connectInvites, mailboxes, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { auditInsert } from "../lib/audit";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
-import { newRound, roundFor } from "../lib/oauth-state";
+import { startRound, spendState } from "../lib/oauth-round";
+import { roundFor } from "../lib/oauth-state";
 import { validate } from "../lib/validate";
 import { originCheck } from "../middleware/origin-check";
 import { readProviderConfig } from "../providers/config";
@@ -30,7 +31,6 @@ import { GraphClient } from "../providers/graph";
 import { MicrosoftOAuth } from "../providers/microsoft-oauth";
 import { missingScopes, type OAuthProvider, type TokenSet } from "../providers/oauth-types";
 
-export const OAUTH_STATE_TTL_MS = 10 * 60 * 1000;
 export const STATE_COOKIE = "__Host-postroom_oauth";
 
 export function oauthProvider(env: Env, id: ConnectProvider): OAuthProvider {
@@ -100,34 +100,19 @@ export const connectRoutes = new Hono<AppEnv>()
         `Confirm that everyone with access on the account will be able to read ${invite.email} and send as it`,
       );
     }
-    const round = await newRound(c.env.TOKEN_ENCRYPTION_KEYS);
-    const now = Date.now();
-    await c.var.db.insert(oauthStates).values({
-      stateHash: await sha256Hex(round.state),
-      purpose: "connect",
-      provider,
-      accountId: invite.accountId,
-      connectInviteId: invite.id,
-      acknowledgedShared: acknowledgeShared,
-      createdAt: now,
-      expiresAt: now + OAUTH_STATE_TTL_MS,
-    });
-    // The state is also pinned to this browser, so a state injected from elsewhere is refused.
-    setCookie(c, STATE_COOKIE, round.state, {
-      path: "/",
-      httpOnly: true,
-      secure: true,
-      sameSite: "Lax",
-      maxAge: OAUTH_STATE_TTL_MS / 1000,
-    });
-    const authorizeUrl = await oauthProvider(c.env, provider).authorizeUrl({
-      state: round.state,
-      codeChallenge: round.codeChallenge,
-      nonce: round.nonce,
-      redirectUri: callbackUrl(c, provider),
-      loginHint: invite.email,
-      kind: invite.kind,
-    });
+    const authorizeUrl = await startRound(
+      c,
+      STATE_COOKIE,
+      oauthProvider(c.env, provider),
+      {
+        purpose: "connect",
+        provider,
+        accountId: invite.accountId,
+        connectInviteId: invite.id,
+        acknowledgedShared: acknowledgeShared,
+      },
+      { redirectUri: callbackUrl(c, provider), loginHint: invite.email, kind: invite.kind },
+    );
     return c.json({ authorizeUrl });
   });
 
@@ -149,28 +134,15 @@ export interface Refusal {
 export const callbackRoutes = new Hono<AppEnv>().get("/:provider{google|microsoft}", async (c) => {
   const provider = c.req.param("provider") as ConnectProvider;
   const q = callbackQuery.safeParse(c.req.query());
-  const cookieState = getCookie(c, STATE_COOKIE);
-  deleteCookie(c, STATE_COOKIE, { path: "/", secure: true });
-  if (!q.success || !q.data.state) return c.redirect(resultUrl(c, { outcome: "invalid_callback" }));
+  if (!q.success || !q.data.state) {
+    deleteCookie(c, STATE_COOKIE, { path: "/", secure: true });
+    return c.redirect(resultUrl(c, { outcome: "invalid_callback" }));
+  }
   const { code, state, error } = q.data;
-
-  // Spend the state first, whatever happens next: a state is good for one callback only.
-  const now = Date.now();
-  const spent = await c.var.db
-    .update(oauthStates)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(oauthStates.stateHash, await sha256Hex(state)),
-        isNull(oauthStates.usedAt),
-        gt(oauthStates.expiresAt, now),
-      ),
-    )
-    .returning()
-    .get();
-  if (!spent || cookieState !== state) return c.redirect(resultUrl(c, { outcome: "invalid_state" }));
+  const spent = await spendState(c, STATE_COOKIE, state, "connect");
+  if (!spent) return c.redirect(resultUrl(c, { outcome: "invalid_state" }));
   if (spent.provider !== provider) return c.redirect(resultUrl(c, { outcome: "wrong_provider" }));
-  if (spent.purpose !== "connect" || !spent.connectInviteId || !spent.accountId) {
+  if (!spent.connectInviteId || !spent.accountId) {
     return c.redirect(resultUrl(c, { outcome: "invalid_state" }));
   }
   if (error || !code) {
@@ -182,7 +154,7 @@ export const callbackRoutes = new Hono<AppEnv>().get("/:provider{google|microsof
     .from(connectInvites)
     .where(and(eq(connectInvites.accountId, spent.accountId), eq(connectInvites.id, spent.connectInviteId)))
     .get();
-  if (!invite || invite.usedAt !== null || invite.revokedAt !== null || invite.expiresAt <= now) {
+  if (!invite || invite.usedAt !== null || invite.revokedAt !== null || invite.expiresAt <= Date.now()) {
     return c.redirect(resultUrl(c, { outcome: "invite_unusable" }));
   }
 

@@ -3,22 +3,22 @@
  * and a nonce, the id_token verified with jose, and the verified address matched to a user. It
  * never creates an account (sign-up stays behind the emailed link and its configuration).
  */
-import { and, asc, desc, eq, gt, isNull, ne } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, ne } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { CONNECT_PROVIDERS, type ConnectProvider } from "../contracts";
-import { oauthStates, users } from "../db/schema";
-import { sha256Hex } from "../lib/crypto";
+import { users } from "../db/schema";
 import { auditInsert } from "../lib/audit";
 import { log } from "../lib/log";
-import { newRound, roundFor } from "../lib/oauth-state";
+import { spendState, startRound } from "../lib/oauth-round";
+import { roundFor } from "../lib/oauth-state";
 import { enforceRateLimit } from "../lib/rate-limit";
 import { startSession } from "../lib/sessions";
 import { validate } from "../lib/validate";
 import { originCheck } from "../middleware/origin-check";
-import { OAUTH_STATE_TTL_MS, oauthProvider } from "./connect";
+import { oauthProvider } from "./connect";
 
 const SIGNIN_COOKIE = "__Host-postroom_signin";
 const startRequest = z.object({ provider: z.enum(CONNECT_PROVIDERS) }).strict();
@@ -40,29 +40,13 @@ export const oauthSigninStartRoutes = new Hono<AppEnv>()
     const { provider } = c.req.valid("json");
     const { rateLimits } = c.var.config;
     await enforceRateLimit(c, `signin:ip:${c.var.clientIp ?? "unknown"}`, rateLimits.signinPerIp, rateLimits.windowMs);
-    const round = await newRound(c.env.TOKEN_ENCRYPTION_KEYS);
-    const now = Date.now();
-    await c.var.db.insert(oauthStates).values({
-      stateHash: await sha256Hex(round.state),
-      purpose: "signin",
-      provider,
-      createdAt: now,
-      expiresAt: now + OAUTH_STATE_TTL_MS,
-    });
-    setCookie(c, SIGNIN_COOKIE, round.state, {
-      path: "/",
-      httpOnly: true,
-      secure: true,
-      sameSite: "Lax",
-      maxAge: OAUTH_STATE_TTL_MS / 1000,
-    });
-    const authorizeUrl = await oauthProvider(c.env, provider).authorizeUrl({
-      state: round.state,
-      codeChallenge: round.codeChallenge,
-      nonce: round.nonce,
-      redirectUri: signinCallbackUrl(c, provider),
-      kind: "signin",
-    });
+    const authorizeUrl = await startRound(
+      c,
+      SIGNIN_COOKIE,
+      oauthProvider(c.env, provider),
+      { purpose: "signin", provider },
+      { redirectUri: signinCallbackUrl(c, provider), kind: "signin" },
+    );
     return c.json({ authorizeUrl });
   });
 
@@ -70,25 +54,13 @@ export const oauthSigninStartRoutes = new Hono<AppEnv>()
 export const oauthSigninCallbackRoutes = new Hono<AppEnv>().get("/:provider{google|microsoft}", async (c) => {
   const provider = c.req.param("provider") as ConnectProvider;
   const q = callbackQuery.safeParse(c.req.query());
-  const cookieState = getCookie(c, SIGNIN_COOKIE);
-  deleteCookie(c, SIGNIN_COOKIE, { path: "/", secure: true });
-  if (!q.success || !q.data.state) return failed(c, "invalid_state");
+  if (!q.success || !q.data.state) {
+    deleteCookie(c, SIGNIN_COOKIE, { path: "/", secure: true });
+    return failed(c, "invalid_state");
+  }
   const { state, code, error } = q.data;
-  const now = Date.now();
-  const spent = await c.var.db
-    .update(oauthStates)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(oauthStates.stateHash, await sha256Hex(state)),
-        eq(oauthStates.purpose, "signin"),
-        isNull(oauthStates.usedAt),
-        gt(oauthStates.expiresAt, now),
-      ),
-    )
-    .returning()
-    .get();
-  if (!spent || cookieState !== state || spent.provider !== provider) return failed(c, "invalid_state");
+  const spent = await spendState(c, SIGNIN_COOKIE, state, "signin");
+  if (!spent || spent.provider !== provider) return failed(c, "invalid_state");
   if (error || !code) return failed(c, error === "access_denied" ? "declined" : "provider_error");
 
   const oauth = oauthProvider(c.env, provider);
