@@ -4,7 +4,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { TokenVault } from "../../durable-objects/mailbox/token-vault";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin, finish, inviteToConnect, providerRound } from "../support/connect";
@@ -101,6 +101,31 @@ describe("connect a Gmail mailbox", () => {
     // A lease hands out a working access token without exposing the refresh token.
     const lease = await env.MAILBOX.getByName(inboxId).leaseAccessToken();
     expect(lease).toMatchObject({ ok: true, address: "sales@demo.test", provider: "google" });
+  });
+
+  it("logs no token, through a connect, a refresh and a failed refresh", async () => {
+    const lines: string[] = [];
+    const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((m) =>
+      vi.spyOn(console, m).mockImplementation(capture),
+    );
+    try {
+      const owner = await signUp();
+      const r = await connect(owner, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");
+      const first = await storedGrant(r.inboxId!);
+      await expireAccessToken(r.inboxId!);
+      await env.MAILBOX.getByName(r.inboxId!).leaseAccessToken();
+      const second = await storedGrant(r.inboxId!);
+      await emulatorAdmin("/oauth/google/tokens", { account: "maria@demo.test", fault: "revoke" });
+      await expireAccessToken(r.inboxId!);
+      await env.MAILBOX.getByName(r.inboxId!).leaseAccessToken();
+      const all = lines.join("\n");
+      expect(lines.length).toBeGreaterThan(0);
+      for (const secret of [first.refreshToken, first.accessToken, second.accessToken])
+        expect(all).not.toContain(secret);
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
   });
 
   it("says whether an inbox is shared", async () => {

@@ -231,3 +231,34 @@ describe("the public MIME corpora", () => {
     }
   });
 });
+
+describe("deleting a disconnected mailbox's mail", () => {
+  it("removes what only it held, keeps what another inbox also holds", async () => {
+    const { purgeMailboxMail } = await import("../../worker/sync/purge");
+    const account = ulid();
+    const sales = ulid();
+    const support = ulid();
+    const shared = mime({ id: "shared@x.test", extra: "Cc: support@demo.test" });
+    const onlySales = copy(account, sales, mime({ id: "only-sales@x.test", subject: "Private" }));
+    const a = await storeMessage(db, env.RAW_MAIL, onlySales);
+    await storeMessage(db, env.RAW_MAIL, copy(account, sales, shared));
+    await storeMessage(db, env.RAW_MAIL, copy(account, support, shared));
+    expect(await count("messages", account)).toBe(2);
+
+    const result = await purgeMailboxMail(db, env.RAW_MAIL, account, sales);
+    expect(result.messages).toBe(1);
+    const left = await env.DB.prepare(`SELECT rfc_message_id FROM messages WHERE account_id = ?`).bind(account).all();
+    expect(left.results).toEqual([{ rfc_message_id: "shared@x.test" }]);
+    expect(await env.RAW_MAIL.get(`raw/${account}/${sales}/${onlySales.providerMessageId}.eml`)).toBeNull();
+    const inboxes = await env.DB.prepare(`SELECT mailbox_id FROM thread_mailboxes WHERE account_id = ?`)
+      .bind(account)
+      .all();
+    expect(inboxes.results).toEqual([{ mailbox_id: support }]);
+    // The private thread is gone entirely.
+    const privateThread = await env.DB.prepare(`SELECT count(*) AS n FROM threads WHERE account_id = ? AND id = ?`)
+      .bind(account, (a as { threadId: string }).threadId)
+      .first<{ n: number }>();
+    expect(privateThread!.n).toBe(0);
+    expect(await count("message_sources", account)).toBe(1);
+  });
+});

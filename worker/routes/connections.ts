@@ -26,6 +26,7 @@ import { validate } from "../lib/validate";
 import { createMailer, MailerUnavailableError } from "../mail/mailer";
 import { connectInviteMail } from "../mail/templates";
 import { originCheck } from "../middleware/origin-check";
+import { purgeMailboxMail } from "../sync/purge";
 import { grantInUse } from "./connect";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
 
@@ -289,6 +290,7 @@ connectionRoutes.delete(
         audit,
       ]);
     } else {
+      await purgeMailboxMail(c.var.db, c.env.RAW_MAIL, p.accountId, mailbox.id);
       await c.var.db.batch([
         c.var.db
           .delete(inboxAccess)
