@@ -16,6 +16,7 @@ import type {
   MailboxKind,
   Me,
   SessionView,
+  SyncStatusView,
   UserView,
 } from "../../../worker/contracts";
 
@@ -187,6 +188,7 @@ export const api = {
   revokeConnectInvite: (inviteId: string) => request<void>("DELETE", connectInvitePath(inviteId)),
   sendReconnectLink: (inboxId: string) =>
     request<{ invite: ConnectInviteView }>("POST", `${inboxPath(inboxId)}/reconnect-link`),
+  syncStatus: (inboxId: string) => request<SyncStatusView>("GET", `${inboxPath(inboxId)}/sync`),
   disconnect: (inboxId: string, threads: ThreadsOnDisconnect) =>
     request<void>("DELETE", `${inboxPath(inboxId)}?threads=${threads}`),
 

@@ -6,6 +6,7 @@ import { formatDateTime, formatRelative, isoDate } from "../../lib/format";
 import { useAnnounce } from "../../lib/status";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { rateLimitMessage } from "./ConnectInviteForm";
+import { SyncProgress } from "./SyncProgress";
 
 const HEALTH_ICONS: Record<ConnectionView["health"], string> = {
   good: "m5.5 10.5 3 3 6-6.5",
@@ -98,6 +99,7 @@ function ConnectionRow({
             Connected through <span class="break">{delegate}</span> (delegate)
           </p>
         )}
+        {c.disconnectedAt === null && <SyncProgress inboxId={c.id} />}
       </div>
       <div class="row-actions">
         <button type="button" class="button button-small button-danger-quiet" onClick={() => onDisconnect(c)}>
