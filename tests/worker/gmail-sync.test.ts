@@ -67,6 +67,24 @@ describe("Gmail sync", () => {
     const api = await call(`/api/connections/${inboxId}/sync`, { cookie: owner.cookie });
     expect(api.status).toBe(200);
     expect(api.json).toMatchObject({ phase: "live", backfill: { done: total, total }, skippedCount: 0 });
+    // The inbox lists every synced thread, newest first, across pages without gaps or repeats.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call(`/api/inboxes/${inboxId}/threads?limit=5${cursor ? `&cursor=${cursor}` : ""}`, {
+        cookie: owner.cookie,
+      });
+      expect(page.status).toBe(200);
+      seen.push(...page.json.threads.map((t: { id: string }) => t.id));
+      cursor = page.json.nextCursor;
+    } while (cursor);
+    expect(seen.length).toBe(total);
+    expect(new Set(seen).size).toBe(total);
+    const first = await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie });
+    expect(first.json.threads[0]).toMatchObject({
+      messageCount: 1,
+      from: { address: expect.stringMatching(/@example\.com$/) },
+    });
     expect(await duplicateRfcIds(owner.accountId)).toBe(0);
   });
 

@@ -179,3 +179,24 @@ export interface SyncStatusView {
   skipped: { providerMessageId: string; reason: string; detail: string; at: number }[];
   skippedCount: number;
 }
+
+export const threadListQuery = z
+  .object({
+    /** The `nextCursor` of the previous page. */
+    cursor: z
+      .string()
+      .regex(/^\d{1,16}\.[0-9A-HJKMNP-TV-Z]{26}$/, "must be a nextCursor value")
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+  })
+  .strict();
+
+export interface ThreadSummaryView {
+  id: string;
+  subject: string;
+  snippet: string;
+  lastMessageAt: number;
+  messageCount: number;
+  /** The newest message's sender, for the list row. */
+  from: { name: string; address: string } | null;
+}
