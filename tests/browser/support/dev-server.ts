@@ -43,6 +43,10 @@ export interface DevServerOptions {
   vars?: Record<string, string>;
   /** Also start the provider emulator and point the Worker's OAuth clients and mail APIs at it. */
   emulator?: boolean;
+  /** The emulator's mailboxes: the demo world (default) or the same accounts with no mail. */
+  emulatorWorld?: "demo" | "empty";
+  /** Turn on Gmail push: the Worker watches mailboxes and the emulator pushes to its /webhooks/google. */
+  gmailPush?: boolean;
 }
 
 /** The sandbox configuration: the emulator's registered local clients, and a key ring for this run only. */
@@ -113,7 +117,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (!existsSync(path.join(root, "dist", "web", "index.html"))) {
     throw new Error("dist/web is missing: run `npm run build` before the browser tests");
   }
-  const emulator = options.emulator ? await startEmulator({ port: 0, seed: 7, world: "demo" }) : null;
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const emulator = options.emulator
+    ? await startEmulator({
+        port: 0,
+        seed: 7,
+        world: options.emulatorWorld ?? "demo",
+        gmailPushEndpoint: `${origin}/webhooks/google`,
+      })
+    : null;
   const persistDir = mkdtempSync(path.join(tmpdir(), "postroom-browser-"));
   const migrate = spawnSync(wranglerBin, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], {
     cwd: root,
@@ -127,13 +140,17 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     throw new Error(`applying migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   }
 
-  const port = await freePort();
   const inspectorPort = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
   const vars = {
     ENVIRONMENT: "development",
     APP_ORIGIN: origin,
     ...(emulator ? sandboxVars(emulator.url) : {}),
+    ...(emulator && options.gmailPush
+      ? {
+          GMAIL_PUBSUB_TOPIC: "projects/postroom-demo/topics/gmail",
+          PUBSUB_PUSH_SERVICE_ACCOUNT: "gmail-push@postroom-demo.iam.gserviceaccount.com",
+        }
+      : {}),
     ...options.vars,
   };
   const args = [
