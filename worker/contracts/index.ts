@@ -200,3 +200,26 @@ export interface ThreadSummaryView {
   /** The newest message's sender, for the list row. */
   from: { name: string; address: string } | null;
 }
+
+export interface MessageView {
+  id: string;
+  from: { name: string; address: string } | null;
+  to: { name: string; address: string }[];
+  cc: { name: string; address: string }[];
+  subject: string;
+  sentAt: number | null;
+  receivedAt: number;
+  text: string;
+  hasHtml: boolean;
+  isAutomated: boolean;
+  isBounce: boolean;
+  attachments: { id: string; filename: string; mimeType: string; sizeBytes: number; inline: boolean }[];
+}
+
+export interface ThreadView {
+  id: string;
+  subject: string;
+  /** The inboxes (among those the caller may use) this conversation belongs to. */
+  inboxes: { id: string; address: string; kind: MailboxKind }[];
+  messages: MessageView[];
+}
