@@ -94,6 +94,7 @@ export default defineConfig(async () => {
                   GMAIL_PUBSUB_TOPIC: "projects/postroom-test/topics/gmail",
                   PUBSUB_PUSH_AUDIENCE: "http://127.0.0.1:8787/webhooks/google",
                   PUBSUB_PUSH_SERVICE_ACCOUNT: "gmail-push@postroom-demo.iam.gserviceaccount.com",
+                  GRAPH_NOTIFICATION_URL: `http://127.0.0.1:${process.env.POSTROOM_TEST_RELAY_PORT}/webhooks/microsoft`,
                 },
               },
             }),

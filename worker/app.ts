@@ -18,8 +18,10 @@ import { inboxRoutes } from "./routes/inboxes";
 import { inviteRoutes } from "./routes/invites";
 import { meRoutes } from "./routes/me";
 import { oauthSigninCallbackRoutes, oauthSigninStartRoutes } from "./routes/oauth-signin";
+import { threadDetailRoutes } from "./routes/threads";
 import { userRoutes } from "./routes/users";
 import { googleWebhookRoutes } from "./webhooks/google";
+import { microsoftWebhookRoutes } from "./webhooks/microsoft";
 
 /** JSON request bodies are small; anything bigger is refused before it is read. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
@@ -52,12 +54,14 @@ export const app = new Hono<AppEnv>()
   .route("/api/users", userRoutes)
   .route("/api/invites", inviteRoutes)
   .route("/api/inboxes", inboxRoutes)
+  .route("/api/threads", threadDetailRoutes)
   .route("/api/audit", auditRoutes)
   .route("/api/connections", connectionRoutes)
   .route("/api/connect", connectRoutes)
   .route("/auth/callback", callbackRoutes)
   .route("/auth/signin/callback", oauthSigninCallbackRoutes)
   .route("/webhooks/google", googleWebhookRoutes)
+  .route("/webhooks/microsoft", microsoftWebhookRoutes)
   .route("/dev", devRoutes);
 
 app.notFound((c) => c.json({ error: { code: "route_not_found", message: "No such route." } }, 404));

@@ -1,8 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import type { HealthReason } from "../../worker/contracts";
+import { readConfig } from "../../worker/config";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
+import { graphMailboxFor } from "../../worker/providers/graph";
 import { GmailSync, type StepResult } from "./gmail-sync";
+import {
+  GraphPermits,
+  GraphSync,
+  type GraphFolderMap,
+  type GraphNotificationResult,
+  type GraphStepResult,
+} from "./graph-sync";
 import { GrantKeeper, type ConnectInput, type GrantHealth, type LeaseResult } from "./grant-keeper";
 import { QuotaBudget } from "./quota-budget";
 import { MAILBOX_STORAGE_MIGRATIONS, migrateStorage } from "./storage-migrations";
@@ -23,7 +32,17 @@ export interface SyncStatus {
 }
 
 export type BackfillLease =
-  { ok: true; provider: "google" | "microsoft"; accessToken: string; apiBase: string } | { ok: false; reason: string };
+  | { ok: true; provider: "google"; accessToken: string; apiBase: string }
+  | {
+      ok: true;
+      provider: "microsoft";
+      accessToken: string;
+      apiBase: string;
+      /** The shared mailbox a delegate's grant acts on; null when the grant is the mailbox's own. */
+      mailbox: string | null;
+      folders: GraphFolderMap;
+    }
+  | { ok: false; reason: string };
 
 /** Gmail asks for a watch renewal at least every 7 days and recommends daily. */
 const WATCH_RENEW_MS = 24 * 60 * 60 * 1000;
@@ -42,7 +61,9 @@ export class MailboxDO extends DurableObject<Env> {
   #grants: GrantKeeper;
   #sync: SyncStateStore;
   #gmail: GmailSync;
+  #graph: GraphSync;
   #budget: QuotaBudget;
+  #graphPermits = new GraphPermits();
   #syncing: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -50,6 +71,9 @@ export class MailboxDO extends DurableObject<Env> {
     this.#grants = new GrantKeeper(ctx, env, () => this.#reschedule());
     this.#sync = new SyncStateStore(ctx.storage.sql);
     this.#gmail = new GmailSync(env, this.#sync, this.#grants, () => this.#identity());
+    this.#graph = new GraphSync(env, ctx.storage.sql, this.#sync, this.#grants, this.#graphPermits, () =>
+      this.#identity(),
+    );
     this.#budget = new QuotaBudget(env);
     void ctx.blockConcurrencyWhile(async () => {
       this.#schemaVersion = migrateStorage(ctx.storage, MAILBOX_STORAGE_MIGRATIONS);
@@ -110,11 +134,16 @@ export class MailboxDO extends DurableObject<Env> {
     const lease = await this.#grants.lease();
     if (!lease.ok) return { ok: false, reason: lease.reason };
     const config = readProviderConfig(this.env);
+    if (lease.provider === "google") {
+      return { ok: true, provider: "google", accessToken: lease.accessToken, apiBase: config.google.gmailApiBase };
+    }
     return {
       ok: true,
-      provider: lease.provider,
+      provider: "microsoft",
       accessToken: lease.accessToken,
-      apiBase: lease.provider === "google" ? config.google.gmailApiBase : config.microsoft.graphApiBase,
+      apiBase: config.microsoft.graphApiBase,
+      mailbox: graphMailboxFor(lease),
+      folders: this.#graph.folderMap(),
     };
   }
 
@@ -128,9 +157,22 @@ export class MailboxDO extends DurableObject<Env> {
     return { waitMs: this.#budget.take(units) };
   }
 
+  /**
+   * A permit for `units` Graph requests made one after another: Graph allows 4 in flight per mailbox,
+   * shared by this object's own sync and every backfill consumer. Release it when done.
+   */
+  async graphPermit(units: number): Promise<{ ok: true; permitId: string } | { ok: false; waitMs: number }> {
+    return this.#graphPermits.acquire(Math.max(1, Math.min(10, Math.floor(units))));
+  }
+
+  async releaseGraphPermit(permitId: string): Promise<void> {
+    this.#graphPermits.release(permitId);
+  }
+
   /** The provider said 429: everyone using this mailbox's budget backs off. */
   async throttled(retryAfterMs: number | null): Promise<void> {
     this.#budget.pause(retryAfterMs);
+    this.#graphPermits.pause(retryAfterMs);
     await this.#grants.reportFailure("rate_limited", "");
   }
 
@@ -172,6 +214,26 @@ export class MailboxDO extends DurableObject<Env> {
     return { accepted: true };
   }
 
+  /**
+   * A Graph change or lifecycle notification routed here by the webhook. Only a hint (the deltas are
+   * the truth), and it counts only with this mailbox's subscription id and clientState, so a
+   * duplicated, reordered or forged one does no harm.
+   */
+  async graphNotification(input: {
+    subscriptionId: string;
+    clientState: string | null;
+    lifecycleEvent?: string | null;
+  }): Promise<GraphNotificationResult | { ok: false; error: "not_connected" }> {
+    if (this.#grants.binding()?.provider !== "microsoft") return { ok: false, error: "not_connected" };
+    const result = await this.#graph.notification({
+      subscriptionId: String(input.subscriptionId).slice(0, 256),
+      clientState: typeof input.clientState === "string" ? input.clientState.slice(0, 256) : null,
+      lifecycleEvent: typeof input.lifecycleEvent === "string" ? input.lifecycleEvent.slice(0, 64) : null,
+    });
+    if (result.ok) await this.#kick();
+    return result;
+  }
+
   async syncStatus(): Promise<SyncStatus> {
     const row = this.#sync.ensure();
     const elapsed = row.backfill_started_at ? Date.now() - row.backfill_started_at : 0;
@@ -202,7 +264,9 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** Stops push, revokes the grant at the provider and forgets everything this object stored. */
   async disconnect(options: { revokeAtProvider: boolean } = { revokeAtProvider: true }): Promise<{ ok: true }> {
-    if (this.#grants.binding()?.provider === "google") await this.#gmail.stopWatch().catch(() => undefined);
+    const provider = this.#grants.binding()?.provider;
+    if (provider === "google") await this.#gmail.stopWatch().catch(() => undefined);
+    if (provider === "microsoft") await this.#graph.deleteSubscription().catch(() => undefined);
     if (options.revokeAtProvider) await this.#grants.revoke();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
@@ -232,9 +296,10 @@ export class MailboxDO extends DurableObject<Env> {
 
   async #syncOnce(): Promise<void> {
     const grant = this.#grants.binding();
-    if (!grant || grant.provider !== "google") return;
+    if (!grant) return;
     const health = this.#grants.health();
     if (health?.health === "failing") return;
+    if (grant.provider === "microsoft") return this.#syncGraphOnce();
     let row = this.#sync.ensure();
 
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
@@ -262,12 +327,52 @@ export class MailboxDO extends DurableObject<Env> {
     }
   }
 
+  /** The Graph life cycle, step for step the Gmail one: baseline, backfill through the queue, live from the deltas. */
+  async #syncGraphOnce(): Promise<void> {
+    let row = this.#sync.ensure();
+    if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
+      if (!(await this.#handle(await this.#graph.begin(row.window_days)))) return;
+      row = this.#sync.ensure();
+    }
+    if ((row.phase === "backfilling" || row.phase === "recovering") && !row.backfill_enumerated) {
+      if (!(await this.#handle(await this.#graph.enumerateStep()))) return;
+      this.#liveWhenCaughtUp();
+    }
+    await this.#handle(await this.#graph.maintainSubscription(this.#graphNotificationUrl()));
+    row = this.#sync.ensure();
+    const pollDue = !this.#pushLive(row) && (row.last_sync_at ?? 0) + POLL_MS <= Date.now();
+    if (row.cursor && (row.hint_pending || pollDue) && row.phase !== "failing") {
+      this.#sync.update({ hint_pending: 0 });
+      if (await this.#handle(await this.#graph.incremental())) this.#liveWhenCaughtUp();
+    }
+  }
+
+  /** A backfill or recovery with nothing left to enumerate or store is over. */
+  #liveWhenCaughtUp(): void {
+    const row = this.#sync.ensure();
+    if (
+      (row.phase === "backfilling" || row.phase === "recovering") &&
+      row.backfill_enumerated &&
+      row.backfill_done >= row.backfill_total
+    ) {
+      this.#sync.update({ phase: "live", last_sync_at: Date.now() });
+    }
+  }
+
+  /** Graph posts change and lifecycle notifications here; a deployment behind another host can override it. */
+  #graphNotificationUrl(): string {
+    const override = this.env.GRAPH_NOTIFICATION_URL;
+    if (override) return override;
+    return `${readConfig(this.env as unknown as Record<string, unknown>).appOrigin}/webhooks/microsoft`;
+  }
+
   #pushLive(row: { watch_expires_at: number | null }): boolean {
+    if (this.#grants.binding()?.provider === "microsoft") return this.#graph.pushLive();
     return Boolean(this.env.GMAIL_PUBSUB_TOPIC) && (row.watch_expires_at ?? 0) > Date.now();
   }
 
   /** Turns a step's failure into health and backoff; true when the step succeeded. */
-  async #handle(result: StepResult): Promise<boolean> {
+  async #handle(result: StepResult | GraphStepResult): Promise<boolean> {
     if (result.ok) return true;
     const f = result.failure;
     log.warn("sync_step_failed", { mailboxId: this.#meta("mailbox_id"), kind: f.kind });
@@ -289,8 +394,12 @@ export class MailboxDO extends DurableObject<Env> {
         deadlines.push(Date.now() + (row.last_error ? 30_000 : ENUMERATE_GAP_MS));
       }
       if (row.hint_pending) deadlines.push(Date.now() + (row.last_error ? 30_000 : 0));
-      if (row.watch_expires_at && this.env.GMAIL_PUBSUB_TOPIC)
+      if (this.#grants.binding()?.provider === "microsoft") {
+        const due = this.#graph.subscriptionDeadline();
+        if (due !== null) deadlines.push(row.last_error ? Math.max(due, Date.now() + 30_000) : due);
+      } else if (row.watch_expires_at && this.env.GMAIL_PUBSUB_TOPIC) {
         deadlines.push(row.watch_expires_at - 6 * WATCH_RENEW_MS);
+      }
       if (row.cursor && !this.#pushLive(row)) deadlines.push((row.last_sync_at ?? Date.now()) + POLL_MS);
     }
     if (deadlines.length === 0) {

@@ -41,6 +41,30 @@ export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
      hint_pending INTEGER NOT NULL DEFAULT 0,
      updated_at INTEGER NOT NULL
    )`,
+  // Graph keeps one delta cursor per folder: the whole deltaLink once a round is done, the nextLink
+  // while one is under way. sync_state.cursor only marks that the folder list has been taken.
+  `CREATE TABLE graph_folders (
+     id TEXT PRIMARY KEY,
+     label TEXT NOT NULL,
+     excluded INTEGER NOT NULL DEFAULT 0,
+     delta_link TEXT,
+     next_link TEXT,
+     round_after INTEGER,
+     synced_at INTEGER,
+     created_at INTEGER NOT NULL
+   )`,
+  // The Graph change-notification subscription. Only a hash of its clientState is kept: enough to
+  // check a notification, useless to forge one.
+  `CREATE TABLE graph_subscription (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     subscription_id TEXT,
+     client_state_hash TEXT,
+     renew_at INTEGER,
+     reauthorize INTEGER NOT NULL DEFAULT 0,
+     retry_at INTEGER,
+     failures INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL
+   )`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

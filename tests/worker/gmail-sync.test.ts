@@ -81,6 +81,11 @@ describe("Gmail sync", () => {
     expect(seen.length).toBe(total);
     expect(new Set(seen).size).toBe(total);
     const first = await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie });
+    const detail = await call(`/api/threads/${first.json.threads[0].id}`, { cookie: owner.cookie });
+    expect(detail.status).toBe(200);
+    expect(detail.json.inboxes).toEqual([{ id: inboxId, address: MAILBOX, kind: "shared" }]);
+    expect(detail.json.messages).toHaveLength(1);
+    expect(detail.json.messages[0].text).toMatch(/^Body of Backfill \d+/);
     expect(first.json.threads[0]).toMatchObject({
       messageCount: 1,
       from: { address: expect.stringMatching(/@example\.com$/) },
@@ -119,6 +124,22 @@ describe("Gmail sync", () => {
       { timeout: 45_000, interval: 250 },
     );
     expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+  });
+
+  it("a member sees the inbox's conversations only once given access to the inbox", async () => {
+    const { invite } = await import("../support/accounts");
+    const member = await invite(owner, "member");
+    const threadId = (await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie })).json.threads[0]
+      .id;
+    expect((await call(`/api/inboxes/${inboxId}/threads`, { cookie: member.cookie })).status).toBe(404);
+    expect((await call(`/api/threads/${threadId}`, { cookie: member.cookie })).status).toBe(404);
+    await call(`/api/inboxes/${inboxId}/access`, {
+      cookie: owner.cookie,
+      method: "PUT",
+      body: { userIds: [member.userId] },
+    });
+    expect((await call(`/api/inboxes/${inboxId}/threads`, { cookie: member.cookie })).status).toBe(200);
+    expect((await call(`/api/threads/${threadId}`, { cookie: member.cookie })).status).toBe(200);
   });
 
   it("a queue message naming another account's mailbox is refused and stores nothing", async () => {

@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ulid } from "ulid";
 import { app } from "../../worker/app";
 import { addMailbox, invite, signUp, uniqueEmail, type Actor } from "../support/accounts";
 import { call, type CallResult } from "../support/http";
@@ -15,6 +16,7 @@ interface Tenant {
   inviteId: string;
   inboxId: string;
   connectInviteId: string;
+  threadId: string;
 }
 
 async function tenant(name: string): Promise<Tenant> {
@@ -34,10 +36,30 @@ async function tenant(name: string): Promise<Tenant> {
     cookie: owner.cookie,
     body: { email: uniqueEmail("mailbox"), kind: "shared" },
   });
-  return { owner, member, inviteId: inv.json.invite.id, inboxId, connectInviteId: connect.json.invite.id };
+  // A conversation in the inbox, as sync would store it.
+  const threadId = ulid();
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO threads (id, account_id, subject, last_message_at, message_count, created_at) VALUES (?, ?, 'Secret deal', ?, 0, ?)`,
+    ).bind(threadId, owner.accountId, Date.now(), Date.now()),
+    env.DB.prepare(
+      `INSERT INTO thread_mailboxes (account_id, thread_id, mailbox_id, last_message_at) VALUES (?, ?, ?, ?)`,
+    ).bind(owner.accountId, threadId, inboxId, Date.now()),
+  ]);
+  return { owner, member, inviteId: inv.json.invite.id, inboxId, connectInviteId: connect.json.invite.id, threadId };
 }
 
-const TENANT_TABLES = ["users", "sessions", "invites", "mailboxes", "inbox_access", "audit_events", "connect_invites"];
+const TENANT_TABLES = [
+  "threads",
+  "thread_mailboxes",
+  "users",
+  "sessions",
+  "invites",
+  "mailboxes",
+  "inbox_access",
+  "audit_events",
+  "connect_invites",
+];
 
 async function dump(accountId: string): Promise<string> {
   const parts: unknown[] = [
@@ -79,6 +101,10 @@ const SWEEP: Record<string, Probe> = {
     kind: "targets-b",
     run: (a, b) => call(`/api/connections/${b.inboxId}/sync`, { cookie: a.owner.cookie }),
     expect: [404],
+  },
+  "POST /webhooks/microsoft": {
+    kind: "no-tenant-data",
+    why: "Graph notifications checked against each subscription's clientState; only hints DOs",
   },
   "POST /webhooks/google": { kind: "no-tenant-data", why: "verified Pub/Sub push; only hints DOs, answers nothing" },
   "DELETE /api/connections/:inboxId": {
@@ -128,6 +154,21 @@ const SWEEP: Record<string, Probe> = {
   "GET /api/inboxes/:inboxId": {
     kind: "targets-b",
     run: (a, b) => call(`/api/inboxes/${b.inboxId}`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
+  "GET /api/inboxes/:inboxId/threads": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/inboxes/${b.inboxId}/threads`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
+  "GET /api/threads/:threadId": {
+    kind: "targets-b",
+    run: async (a, b) => {
+      const thread = await env.DB.prepare(`SELECT id FROM threads WHERE account_id = ? LIMIT 1`)
+        .bind(b.owner.accountId)
+        .first<{ id: string }>();
+      return call(`/api/threads/${thread?.id ?? "01NOTHREAD0000000000000000"}`, { cookie: a.owner.cookie });
+    },
     expect: [404],
   },
   "GET /api/inboxes/:inboxId/access": {
@@ -200,6 +241,7 @@ describe("tenant isolation sweep", () => {
     b = await tenant("Tenant B");
     // B's member address is also invited into A by one probe, so only B's ids and owner address are secret.
     bSecrets = [
+      b.threadId,
       b.owner.accountId,
       b.owner.userId,
       b.member.userId,

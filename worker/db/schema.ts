@@ -119,8 +119,16 @@ export const mailboxes = sqliteTable(
     connectedAt: integer("connected_at"),
     /** Set when an admin disconnected the mailbox but kept its conversations (read-only archive). */
     disconnectedAt: integer("disconnected_at"),
+    /**
+     * The Graph change-notification subscription the MailboxDO keeps, so the webhook can route a
+     * notification (which names only the subscription) to its mailbox. Its clientState stays in the DO.
+     */
+    graphSubscriptionId: text("graph_subscription_id"),
   },
-  (t) => [uniqueIndex("mailboxes_account_address").on(t.accountId, t.address)],
+  (t) => [
+    uniqueIndex("mailboxes_account_address").on(t.accountId, t.address),
+    index("mailboxes_graph_subscription").on(t.graphSubscriptionId),
+  ],
 );
 
 /**

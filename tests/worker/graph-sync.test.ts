@@ -1,0 +1,251 @@
+/**
+ * Microsoft Graph sync against the emulator: backfill of a shared mailbox connected through a
+ * delegate (so every call goes to /users/support@...), live sync from change notifications replayed
+ * through the real webhook, delta expiry, and the subscription's lifecycle events. Only this file
+ * delivers mail to (or faults) support@demo-ms.test, so the counts are exact.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { sha256Hex } from "../../worker/lib/crypto";
+import { signUp, type Actor } from "../support/accounts";
+import { connect, emulatorAdmin } from "../support/connect";
+import {
+  awaitNotifications,
+  awaitSubscriptionId,
+  emulatedSubscription,
+  relayMark,
+  replay,
+} from "../support/graph-notifications";
+
+const MAILBOX = "support@demo-ms.test";
+const DELEGATE = "sam@demo-ms.test";
+
+async function deliver(n: number, prefix: string): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const r = await emulatorAdmin("/deliver", {
+      to: MAILBOX,
+      from: `Customer ${i} <customer${i}@example.com>`,
+      // Distinct subjects: Graph would otherwise put same-subject mail in one conversation.
+      subject: `${prefix} ${i}`,
+      text: `Body of ${prefix} ${i}`,
+    });
+    expect(r.status).toBe(201);
+  }
+}
+
+async function storedCount(accountId: string, inboxId: string): Promise<number> {
+  const r = await env.DB.prepare(`SELECT count(*) AS n FROM message_sources WHERE account_id = ? AND mailbox_id = ?`)
+    .bind(accountId, inboxId)
+    .first<{ n: number }>();
+  return r!.n;
+}
+
+async function duplicateRfcIds(accountId: string): Promise<number> {
+  const r = await env.DB.prepare(
+    `SELECT count(*) AS n FROM (SELECT rfc_message_id FROM messages WHERE account_id = ? GROUP BY rfc_message_id HAVING count(*) > 1)`,
+  )
+    .bind(accountId)
+    .first<{ n: number }>();
+  return r!.n;
+}
+
+async function expectStored(n: number, timeout = 20_000): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      expect(await storedCount(owner.accountId, inboxId)).toBe(n);
+      expect((await env.MAILBOX.getByName(inboxId).syncStatus()).phase).toBe("live");
+    },
+    { timeout, interval: 200 },
+  );
+  expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+}
+
+let owner: Actor;
+let inboxId: string;
+let subscriptionId: string;
+let total = 0;
+
+describe("Graph sync", () => {
+  it("backfills a shared mailbox through its delegate, then subscribes for changes", { timeout: 60_000 }, async () => {
+    await deliver(12, "Backfill");
+    total += 12;
+    owner = await signUp("Graph Sync Co");
+    const r = await connect(owner, MAILBOX, "microsoft", { account: DELEGATE });
+    expect(r.outcome).toBe("connected");
+    inboxId = r.inboxId!;
+    const stub = env.MAILBOX.getByName(inboxId);
+    await vi.waitFor(
+      async () => {
+        expect((await stub.syncStatus()).phase).toBe("live");
+        expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+      },
+      { timeout: 45_000, interval: 250 },
+    );
+    expect((await stub.syncStatus()).backfill).toMatchObject({ done: total, total, enumerated: true });
+    expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    // Graph's conversationId is kept, but never trusted to group on its own.
+    const sources = await env.DB.prepare(
+      `SELECT provider_thread_id AS t, labels FROM message_sources WHERE account_id = ? AND mailbox_id = ?`,
+    )
+      .bind(owner.accountId, inboxId)
+      .all<{ t: string | null; labels: string }>();
+    expect(sources.results.every((s) => s.t && JSON.parse(s.labels).includes("Inbox"))).toBe(true);
+
+    // One subscription for the whole mailbox, on the shared mailbox's own resource.
+    subscriptionId = await awaitSubscriptionId(inboxId);
+    const sub = await emulatedSubscription(subscriptionId);
+    expect(sub).toMatchObject({
+      resource: `/users/${MAILBOX}/messages`,
+      mailbox: MAILBOX,
+      creatorAccount: DELEGATE,
+      changeType: "created,updated",
+      immutableIds: true,
+    });
+    expect(sub!.notificationUrl).toBe(`${env.TEST_PUSH_RELAY_URL}/webhooks/microsoft`);
+    expect(sub!.lifecycleNotificationUrl).toBe(sub!.notificationUrl);
+    expect(sub!.expirationDateTime - Date.now()).toBeGreaterThan(24 * 60 * 60 * 1000);
+    // The clientState exists only as a hash inside the MailboxDO; D1 holds the subscription id alone.
+    const kept = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec(`SELECT client_state_hash AS h FROM graph_subscription`).one(),
+    );
+    expect(kept.h).toBe(await sha256Hex(sub!.clientState!));
+    const d1 = JSON.stringify((await env.DB.prepare(`SELECT * FROM mailboxes`).all()).results);
+    expect(d1).not.toContain(sub!.clientState!);
+  });
+
+  it(
+    "a change notification brings new mail in; repeated and reordered ones do no harm",
+    { timeout: 45_000 },
+    async () => {
+      const mark = await relayMark();
+      await deliver(3, "Live");
+      const recorded = await awaitNotifications(subscriptionId, mark, 3, (n) => n.changeType === "created");
+      // Push is live, so nothing polls: without the notification nothing arrives.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+
+      for (const n of recorded) expect((await replay(n.push)).status).toBe(202);
+      total += 3;
+      await expectStored(total);
+
+      // Graph repeats and reorders: the same notifications again, backwards, twice over.
+      for (const n of [...recorded].reverse().concat([...recorded].reverse())) {
+        expect((await replay(n.push)).status).toBe(202);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      await expectStored(total);
+    },
+  );
+
+  it("an expired delta token recovers every message, none twice", { timeout: 60_000 }, async () => {
+    const mark = await relayMark();
+    await deliver(4, "Gap");
+    total += 4;
+    expect((await emulatorAdmin("/graph/expire-delta", { account: MAILBOX })).status).toBe(204);
+    const recorded = await awaitNotifications(subscriptionId, mark, 1);
+    expect((await replay(recorded[0]!.push)).status).toBe(202);
+    await expectStored(total, 45_000);
+  });
+
+  it("a 410 reset (tenant maintenance) recovers every message, none twice", { timeout: 60_000 }, async () => {
+    const mark = await relayMark();
+    await deliver(2, "Reset");
+    total += 2;
+    expect((await emulatorAdmin("/graph/expire-delta", { account: MAILBOX, mode: "reset" })).status).toBe(204);
+    const recorded = await awaitNotifications(subscriptionId, mark, 1);
+    expect((await replay(recorded[0]!.push)).status).toBe(202);
+    await expectStored(total, 45_000);
+  });
+
+  it("missed: notifications were dropped, so the mailbox resyncs from its deltas", { timeout: 45_000 }, async () => {
+    // Mail whose change notification never reaches us (it is recorded, but not replayed).
+    const mark = await relayMark();
+    await deliver(2, "Missed");
+    await awaitNotifications(subscriptionId, mark, 2, (n) => n.changeType === "created");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+    total += 2;
+
+    const sent = await emulatorAdmin("/graph/lifecycle", { id: subscriptionId, event: "missed" });
+    expect(sent.json).toEqual({ sent: 1 });
+    const [lifecycle] = await awaitNotifications(subscriptionId, mark, 1, (n) => n.lifecycleEvent === "missed");
+    expect((await replay(lifecycle!.push)).status).toBe(202);
+    await expectStored(total);
+  });
+
+  it("reauthorizationRequired: the subscription is renewed", { timeout: 45_000 }, async () => {
+    const before = await emulatedSubscription(subscriptionId);
+    const mark = await relayMark();
+    await emulatorAdmin("/graph/lifecycle", { id: subscriptionId, event: "reauthorizationRequired" });
+    expect((await emulatedSubscription(subscriptionId))?.reauthorizationRequired).toBe(true);
+    const [lifecycle] = await awaitNotifications(
+      subscriptionId,
+      mark,
+      1,
+      (n) => n.lifecycleEvent === "reauthorizationRequired",
+    );
+    expect((await replay(lifecycle!.push)).status).toBe(202);
+    await vi.waitFor(
+      async () => {
+        const after = await emulatedSubscription(subscriptionId);
+        expect(after?.reauthorizationRequired).toBe(false);
+        expect(after!.expirationDateTime).toBeGreaterThanOrEqual(before!.expirationDateTime);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+    // Same subscription, still routed to this mailbox.
+    expect(await awaitSubscriptionId(inboxId)).toBe(subscriptionId);
+  });
+
+  it(
+    "subscriptionRemoved: a new subscription is made, and what arrived meanwhile is synced",
+    { timeout: 60_000 },
+    async () => {
+      const mark = await relayMark();
+      await emulatorAdmin("/graph/lifecycle", { id: subscriptionId, event: "subscriptionRemoved" });
+      expect(await emulatedSubscription(subscriptionId)).toBeUndefined();
+      // Mail that arrives while no subscription exists produces no notification at all.
+      await deliver(2, "Removed");
+      total += 2;
+      const [lifecycle] = await awaitNotifications(
+        subscriptionId,
+        mark,
+        1,
+        (n) => n.lifecycleEvent === "subscriptionRemoved",
+      );
+      expect((await replay(lifecycle!.push)).status).toBe(202);
+
+      const replaced = await awaitSubscriptionId(inboxId, subscriptionId);
+      expect(await emulatedSubscription(replaced)).toMatchObject({
+        resource: `/users/${MAILBOX}/messages`,
+        creatorAccount: DELEGATE,
+      });
+      await expectStored(total);
+
+      // The old subscription no longer routes anywhere; the new one brings mail in.
+      const stale = await env.MAILBOX.getByName(inboxId).graphNotification({
+        subscriptionId,
+        clientState: (await emulatedSubscription(replaced))!.clientState,
+      });
+      expect(stale).toEqual({ ok: false, error: "unknown_subscription" });
+      subscriptionId = replaced;
+      const next = await relayMark();
+      await deliver(1, "After");
+      total += 1;
+      const recorded = await awaitNotifications(subscriptionId, next, 1, (n) => n.changeType === "created");
+      expect((await replay(recorded[0]!.push)).status).toBe(202);
+      await expectStored(total);
+    },
+  );
+
+  it("disconnect deletes the subscription and forgets its id", { timeout: 30_000 }, async () => {
+    const stub = env.MAILBOX.getByName(inboxId);
+    expect(await stub.disconnect({ revokeAtProvider: false })).toEqual({ ok: true });
+    expect(await emulatedSubscription(subscriptionId)).toBeUndefined();
+    const row = await env.DB.prepare(`SELECT graph_subscription_id AS id FROM mailboxes WHERE id = ?`)
+      .bind(inboxId)
+      .first<{ id: string | null }>();
+    expect(row?.id).toBeNull();
+  });
+});
