@@ -48,6 +48,10 @@ export type BackfillLease =
 const WATCH_RENEW_MS = 24 * 60 * 60 * 1000;
 /** While push is lapsed or unconfigured, check for new mail this often. */
 const POLL_MS = 60 * 1000;
+/** Even with push live, check this often: providers drop notifications (Gmail above 1/s per mailbox). */
+const SAFETY_POLL_MS = 10 * 60 * 1000;
+/** A backfill that reported no progress for this long is listed again. */
+const BACKFILL_WATCHDOG_MS = 3 * 60 * 1000;
 /** Pause between backfill enumeration pages, so alarms never hog the object. */
 const ENUMERATE_GAP_MS = 50;
 
@@ -188,7 +192,7 @@ export class MailboxDO extends DurableObject<Env> {
   async reportBackfill(count: number): Promise<void> {
     const row = this.#sync.ensure();
     const done = row.backfill_done + count;
-    this.#sync.update({ backfill_done: done });
+    this.#sync.update({ backfill_done: done, backfill_progress_at: Date.now() });
     if (
       row.backfill_enumerated &&
       done >= row.backfill_total &&
@@ -306,25 +310,59 @@ export class MailboxDO extends DurableObject<Env> {
       if (!(await this.#handle(await this.#gmail.begin(row.window_days)))) return;
       row = this.#sync.ensure();
     }
+    if (this.#backfillStalled(row)) {
+      // Queue messages can be lost outside the product's control (a local restart, say): list the
+      // window again. Stored copies are skipped without a provider call, so this costs little.
+      log.warn("backfill_restarted", {
+        mailboxId: this.#meta("mailbox_id"),
+        done: row.backfill_done,
+        total: row.backfill_total,
+      });
+      row = this.#sync.update({
+        backfill_enumerated: 0,
+        backfill_page_token: null,
+        backfill_done: 0,
+        backfill_total: 0,
+        backfill_progress_at: Date.now(),
+      });
+    }
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.backfill_enumerated) {
       const step = await this.#gmail.enumerateStep();
       if (!(await this.#handle(step))) return;
+      this.#sync.update({ backfill_progress_at: Date.now() });
+      this.#liveWhenCaughtUp();
       row = this.#sync.ensure();
-      if (row.backfill_enumerated && row.backfill_done >= row.backfill_total) {
-        this.#sync.update({ phase: "live", last_sync_at: Date.now() });
-      }
     }
     const topic = this.env.GMAIL_PUBSUB_TOPIC;
     if (topic && (!row.watch_expires_at || row.watch_expires_at - Date.now() < 6 * WATCH_RENEW_MS)) {
-      // A new watch is valid for 7 days; renewing daily keeps a 6-day margin.
-      await this.#handle(await this.#gmail.watch(topic));
+      // A new watch is valid for 7 days; renewing daily keeps a 6-day margin. Until one succeeds,
+      // the mailbox is polled and its health says so.
+      const watched = await this.#handle(await this.#gmail.watch(topic));
+      if (watched) await this.#grants.clearFailure("push_lapsed");
+      else if (this.#grants.health()?.health !== "failing") await this.#grants.reportFailure("push_lapsed", "");
     }
     row = this.#sync.ensure();
-    const pollDue = !this.#pushLive(row) && (row.last_sync_at ?? 0) + POLL_MS <= Date.now();
+    const pollDue = (row.last_sync_at ?? 0) + (this.#pushLive(row) ? SAFETY_POLL_MS : POLL_MS) <= Date.now();
     if (row.cursor && (row.hint_pending || pollDue) && row.phase !== "failing") {
       this.#sync.update({ hint_pending: 0 });
-      await this.#handle(await this.#gmail.incremental());
+      if (await this.#handle(await this.#gmail.incremental())) this.#liveWhenCaughtUp();
     }
+  }
+
+  /** Enumerated, not finished, and nothing reported for a while: queue messages went missing. */
+  #backfillStalled(row: {
+    phase: SyncPhase;
+    backfill_enumerated: number;
+    backfill_done: number;
+    backfill_total: number;
+    backfill_progress_at: number | null;
+  }): boolean {
+    return (
+      (row.phase === "backfilling" || row.phase === "recovering") &&
+      row.backfill_enumerated === 1 &&
+      row.backfill_done < row.backfill_total &&
+      Date.now() - (row.backfill_progress_at ?? 0) > BACKFILL_WATCHDOG_MS
+    );
   }
 
   /** The Graph life cycle, step for step the Gmail one: baseline, backfill through the queue, live from the deltas. */
@@ -340,7 +378,7 @@ export class MailboxDO extends DurableObject<Env> {
     }
     await this.#handle(await this.#graph.maintainSubscription(this.#graphNotificationUrl()));
     row = this.#sync.ensure();
-    const pollDue = !this.#pushLive(row) && (row.last_sync_at ?? 0) + POLL_MS <= Date.now();
+    const pollDue = (row.last_sync_at ?? 0) + (this.#pushLive(row) ? SAFETY_POLL_MS : POLL_MS) <= Date.now();
     if (row.cursor && (row.hint_pending || pollDue) && row.phase !== "failing") {
       this.#sync.update({ hint_pending: 0 });
       if (await this.#handle(await this.#graph.incremental())) this.#liveWhenCaughtUp();
@@ -397,10 +435,19 @@ export class MailboxDO extends DurableObject<Env> {
       if (this.#grants.binding()?.provider === "microsoft") {
         const due = this.#graph.subscriptionDeadline();
         if (due !== null) deadlines.push(row.last_error ? Math.max(due, Date.now() + 30_000) : due);
-      } else if (row.watch_expires_at && this.env.GMAIL_PUBSUB_TOPIC) {
-        deadlines.push(row.watch_expires_at - 6 * WATCH_RENEW_MS);
+      } else {
+        if (row.watch_expires_at && this.env.GMAIL_PUBSUB_TOPIC)
+          deadlines.push(row.watch_expires_at - 6 * WATCH_RENEW_MS);
+        if (
+          (row.phase === "backfilling" || row.phase === "recovering") &&
+          row.backfill_enumerated &&
+          row.backfill_done < row.backfill_total
+        ) {
+          deadlines.push((row.backfill_progress_at ?? Date.now()) + BACKFILL_WATCHDOG_MS + 1000);
+        }
       }
-      if (row.cursor && !this.#pushLive(row)) deadlines.push((row.last_sync_at ?? Date.now()) + POLL_MS);
+      if (row.cursor)
+        deadlines.push((row.last_sync_at ?? Date.now()) + (this.#pushLive(row) ? SAFETY_POLL_MS : POLL_MS));
     }
     if (deadlines.length === 0) {
       await this.ctx.storage.deleteAlarm();

@@ -248,6 +248,12 @@ export class GrantKeeper {
     await this.#setHealth(failing ? "failing" : "degraded", reason, detail || HEALTH_SENTENCES[reason]);
   }
 
+  /** A condition that is not about the grant (push lapsed, rate limited) is over: back to Good. */
+  async clearFailure(reason: HealthReason): Promise<void> {
+    const row = this.#row();
+    if (row && row.health !== "failing" && row.health_reason === reason) await this.#setHealth("good", null, null);
+  }
+
   /** Called from the alarm: refreshes when the deadline has come. */
   async onAlarm(): Promise<void> {
     const due = this.nextDeadline();

@@ -65,6 +65,8 @@ export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
      failures INTEGER NOT NULL DEFAULT 0,
      updated_at INTEGER NOT NULL
    )`,
+  // When the backfill last moved, for the watchdog that restarts a stalled one.
+  `ALTER TABLE sync_state ADD COLUMN backfill_progress_at INTEGER`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

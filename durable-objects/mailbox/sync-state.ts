@@ -16,6 +16,7 @@ export interface SyncRow {
   last_sync_at: number | null;
   last_error: string | null;
   hint_pending: number;
+  backfill_progress_at: number | null;
 }
 
 export class SyncStateStore {

@@ -142,6 +142,49 @@ describe("Gmail sync", () => {
     expect((await call(`/api/threads/${threadId}`, { cookie: member.cookie })).status).toBe(200);
   });
 
+  it(
+    "a backfill whose queue messages went missing is listed again, and completes without doubles",
+    { timeout: 30_000 },
+    async () => {
+      const { runInDurableObject } = await import("cloudflare:test");
+      const stub = env.MAILBOX.getByName(inboxId);
+      // As if five queued ids were lost four minutes ago: enumerated, not done, no progress since.
+      await runInDurableObject(stub, async (instance, state) => {
+        state.storage.sql.exec(
+          `UPDATE sync_state SET phase = 'backfilling', backfill_total = backfill_done + 5, backfill_progress_at = ?`,
+          Date.now() - 4 * 60_000,
+        );
+        await instance.alarm();
+      });
+      await vi.waitFor(async () => expect((await stub.syncStatus()).phase).toBe("live"), {
+        timeout: 20_000,
+        interval: 200,
+      });
+      expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
+
+  it("a watch that cannot be renewed shows as Degraded (push lapsed) until it can", { timeout: 30_000 }, async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const stub = env.MAILBOX.getByName(inboxId);
+    await emulatorAdmin("/faults/errors", { target: "gmail", status: 503, count: 50, pathIncludes: "/watch" });
+    await runInDurableObject(stub, async (instance, state) => {
+      state.storage.sql.exec(`UPDATE sync_state SET watch_expires_at = ?`, Date.now() + 60_000);
+      await instance.alarm();
+    });
+    const row = async () =>
+      (await env.DB.prepare(`SELECT health, health_reason FROM mailboxes WHERE id = ?`)
+        .bind(inboxId)
+        .first<{ health: string; health_reason: string | null }>())!;
+    expect(await row()).toEqual({ health: "degraded", health_reason: "push_lapsed" });
+    await emulatorAdmin("/faults", undefined, "DELETE");
+    await runInDurableObject(stub, async (instance) => {
+      await instance.alarm();
+    });
+    expect(await row()).toEqual({ health: "good", health_reason: null });
+  });
+
   it("a queue message naming another account's mailbox is refused and stores nothing", async () => {
     const before = await storedCount(owner.accountId, inboxId);
     const lease = await env.MAILBOX.getByName(inboxId).backfillLease("01OTHERACC0VNT000000000000", inboxId);
@@ -178,6 +221,8 @@ describe("Gmail push, end to end", () => {
     { timeout: 30_000 },
     async () => {
       const relayStart = Math.max(0, ...(await pushesFor(MAILBOX, 0)).map((p) => p.seq));
+      // Gmail drops notifications above one per second per mailbox (a fresh watch has just sent one).
+      await new Promise((r) => setTimeout(r, 1100));
       total += (await deliver(2, "Pushed")).length;
       let pushes: Recorded[] = [];
       await vi.waitFor(
