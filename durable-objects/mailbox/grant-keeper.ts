@@ -192,7 +192,7 @@ export class GrantKeeper {
       await this.#setHealth(
         "failing",
         "invalid_grant",
-        "The stored sign-in could not be read. Send a reconnect link to its owner.",
+        this.#whose(row, "The stored sign-in could not be read. Send a reconnect link to its owner."),
       );
       return { ok: false, reason: "invalid_grant", detail: "stored grant unreadable" };
     }
@@ -231,7 +231,7 @@ export class GrantKeeper {
     const reason: HealthReason = failure.reason === "request" ? "invalid_grant" : failure.reason;
     const grantBroken = GRANT_FAILURES.has(reason) || failure.reason === "request";
     log.warn("grant_refresh_failed", { reason, providerCode: failure.providerCode });
-    await this.#setHealth(grantBroken ? "failing" : "degraded", reason, HEALTH_SENTENCES[reason]);
+    await this.#setHealth(grantBroken ? "failing" : "degraded", reason, this.#sentence(reason));
     // Transient failures are retried from the alarm (nextDeadline); broken grants wait for a person.
     if (!grantBroken) {
       this.#transientFailures += 1;
@@ -245,7 +245,7 @@ export class GrantKeeper {
   async reportFailure(reason: HealthReason, detail: string): Promise<void> {
     if (!this.#row()) return;
     const failing = GRANT_FAILURES.has(reason);
-    await this.#setHealth(failing ? "failing" : "degraded", reason, detail || HEALTH_SENTENCES[reason]);
+    await this.#setHealth(failing ? "failing" : "degraded", reason, detail || this.#sentence(reason));
   }
 
   /** A condition that is not about the grant (push lapsed, rate limited) is over: back to Good. */
@@ -350,6 +350,16 @@ export class GrantKeeper {
     } catch (err) {
       log.warn("health_mail_failed", { mailboxId: row.mailbox_id, error: err });
     }
+  }
+
+  /** The health sentence, naming the delegate when the connection runs on someone else's grant. */
+  #sentence(reason: HealthReason): string {
+    const row = this.#row();
+    return row ? this.#whose(row, HEALTH_SENTENCES[reason]) : HEALTH_SENTENCES[reason];
+  }
+
+  #whose(row: Pick<GrantRow, "address" | "grant_email">, sentence: string): string {
+    return row.grant_email !== row.address ? `Through the delegate ${row.grant_email}: ${sentence}` : sentence;
   }
 
   #row(): GrantRow | null {

@@ -369,6 +369,36 @@ describe("health, refresh and reconnect", () => {
     expect(after.row.refresh_sealed.startsWith("v1.test1.")).toBe(true);
   });
 
+  it("a delegate's broken grant says whose grant it was", async () => {
+    const owner = await signUp();
+    const r = await connect(owner, "support@demo-ms.test", "microsoft", { account: "sam@demo-ms.test" });
+    await runInDurableObject(env.MAILBOX.getByName(r.inboxId!), (_i, state) => {
+      state.storage.sql.exec(
+        `UPDATE grant_state SET refresh_sealed = 'v1.test1.AAAA.AAAA', access_expires_at = ?`,
+        Date.now() - 1000,
+      );
+    });
+    expect(await env.MAILBOX.getByName(r.inboxId!).leaseAccessToken()).toMatchObject({
+      ok: false,
+      reason: "invalid_grant",
+    });
+    const [m] = await mailboxRows(owner.accountId);
+    expect(m).toMatchObject({ health: "failing", grant_email: "sam@demo-ms.test" });
+    expect(String(m!.health_detail)).toContain("sam@demo-ms.test");
+    // The reconnect link goes to the delegate, and names the mailbox being repaired.
+    const link = await call(`/api/connections/${r.inboxId}/reconnect-link`, { cookie: owner.cookie, method: "POST" });
+    expect(link.json.invite.email).toBe("sam@demo-ms.test");
+    const { latestToken } = await import("../support/outbox");
+    const described = await call("/api/connect/describe", {
+      body: { token: await latestToken("sam@demo-ms.test", "/connect") },
+    });
+    expect(described.json).toMatchObject({
+      address: "support@demo-ms.test",
+      signInAs: "sam@demo-ms.test",
+      reconnect: true,
+    });
+  });
+
   it("a tampered grant fails closed: Failing, and nothing is sent to the provider", async () => {
     const owner = await signUp();
     const r = await connect(owner, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");
