@@ -71,6 +71,8 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   TEST_CORPUS: readCorpus(),
+                  // How many random fault sequences the convergence property runs (npm run test:chaos raises it).
+                  TEST_CHAOS_RUNS: process.env.CHAOS_RUNS ?? "3",
                   TEST_SEED_SQL: readFileSync(path.join(root, "scripts", "seed.sql"), "utf8"),
                   // Tests read sign-in links from the development outbox; production-only behaviour
                   // is tested by overriding ENVIRONMENT per request.

@@ -5,6 +5,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       TEST_SEED_SQL: string;
+      TEST_CHAOS_RUNS: string;
       /** MIME samples from ../shared/corpora (base64), empty when that folder is absent. */
       TEST_CORPUS: { name: string; b64: string }[];
       /** The provider emulator the tests run against (its admin API is under /__emulator). */

@@ -258,3 +258,166 @@ describe("Gmail push, end to end", () => {
     expect(await storedCount(owner.accountId, inboxId)).toBe(before);
   });
 });
+
+/**
+ * Convergence under faults: random interleavings of new mail, replies, pushes that are replayed,
+ * duplicated, dropped or stale, expired history, 5xx bursts, expired access tokens and a
+ * MailboxDO restart. At the end D1 holds exactly the mailbox's messages: none missing, none twice.
+ * `CHAOS_RUNS=<n>` raises the run count (`npm run test:chaos` runs 25).
+ */
+describe("convergence under faults (property)", () => {
+  type Op =
+    | { kind: "deliver"; n: number }
+    | { kind: "reply" }
+    | { kind: "push"; dup: boolean }
+    | { kind: "dropPush" }
+    | { kind: "staleHint" }
+    | { kind: "expireHistory" }
+    | { kind: "burst5xx" }
+    | { kind: "expireAccess" }
+    | { kind: "restartDO" };
+
+  async function latestPush(since: number) {
+    const r = await fetch(`${env.TEST_PUSH_RELAY_URL}/__relay/pushes?since=${since}`);
+    const { pushes } = (await r.json()) as {
+      pushes: { seq: number; path: string; headers: Record<string, string>; body: string }[];
+    };
+    return pushes.filter(
+      (p) => p.path === "/webhooks/google" && atob(JSON.parse(p.body).message.data).includes(MAILBOX),
+    );
+  }
+
+  async function providerIds(): Promise<string[]> {
+    const lease = await env.MAILBOX.getByName(inboxId).leaseAccessToken();
+    if (!lease.ok) throw new Error(`no lease: ${lease.reason}`);
+    const ids: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const url = new URL(`${env.GMAIL_API_BASE}/gmail/v1/users/me/messages`);
+      url.searchParams.set("maxResults", "500");
+      url.searchParams.set("q", `after:${Math.floor((Date.now() - 30 * 86_400_000) / 1000)}`);
+      if (pageToken) url.searchParams.set("pageToken", pageToken);
+      const page = (await (await fetch(url, { headers: { authorization: `Bearer ${lease.accessToken}` } })).json()) as {
+        messages?: { id: string }[];
+        nextPageToken?: string;
+      };
+      ids.push(...(page.messages ?? []).map((m) => m.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return ids.sort();
+  }
+
+  async function storedIds(): Promise<string[]> {
+    const rows = await env.DB.prepare(
+      `SELECT provider_message_id FROM message_sources WHERE account_id = ? AND mailbox_id = ?`,
+    )
+      .bind(owner.accountId, inboxId)
+      .all<{ provider_message_id: string }>();
+    return rows.results.map((r) => r.provider_message_id).sort();
+  }
+
+  async function apply(op: Op, seen: { seq: number }): Promise<void> {
+    const stub = env.MAILBOX.getByName(inboxId);
+    switch (op.kind) {
+      case "deliver":
+        await deliver(op.n, "Chaos");
+        break;
+      case "reply": {
+        const thread = await env.DB.prepare(
+          `SELECT provider_thread_id FROM message_sources WHERE account_id = ? AND mailbox_id = ? ORDER BY received_at DESC LIMIT 1`,
+        )
+          .bind(owner.accountId, inboxId)
+          .first<{ provider_thread_id: string }>();
+        if (thread) {
+          await emulatorAdmin("/deliver", {
+            to: MAILBOX,
+            from: "Ana <ana@example.com>",
+            text: "A reply",
+            replyToThread: thread.provider_thread_id,
+          });
+        }
+        break;
+      }
+      case "push": {
+        const pushes = await latestPush(seen.seq);
+        for (const p of pushes) {
+          seen.seq = Math.max(seen.seq, p.seq);
+          const send = () =>
+            call("/webhooks/google", {
+              rawBody: p.body,
+              origin: null,
+              headers: { authorization: p.headers["authorization"]!, "content-type": "application/json" },
+            });
+          await send();
+          if (op.dup) await send();
+        }
+        break;
+      }
+      case "dropPush": {
+        for (const p of await latestPush(seen.seq)) seen.seq = Math.max(seen.seq, p.seq);
+        break;
+      }
+      case "staleHint":
+        await stub.hint("1");
+        break;
+      case "expireHistory":
+        await emulatorAdmin("/gmail/expire-history", { account: MAILBOX });
+        break;
+      case "burst5xx":
+        await emulatorAdmin("/faults/errors", { target: "gmail", status: 503, count: 3 });
+        break;
+      case "expireAccess":
+        await emulatorAdmin("/oauth/google/tokens", { account: MAILBOX, fault: "expire-access" });
+        break;
+      case "restartDO": {
+        const { runInDurableObject } = await import("cloudflare:test");
+        // Drops the object's memory (in-flight refresh, quota budget); storage survives, as after an eviction.
+        await runInDurableObject(stub, (_instance, state) => {
+          try {
+            state.abort("chaos restart");
+          } catch {
+            // abort() throws in the calling context by design.
+          }
+        }).catch(() => undefined);
+        break;
+      }
+    }
+  }
+
+  it("ends with exactly the mailbox's messages, whatever happens on the way", { timeout: 300_000 }, async () => {
+    const fc = await import("fast-check");
+    const op: import("fast-check").Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant("deliver" as const), n: fc.integer({ min: 1, max: 3 }) }),
+      fc.constant({ kind: "reply" as const }),
+      fc.record({ kind: fc.constant("push" as const), dup: fc.boolean() }),
+      fc.constant({ kind: "dropPush" as const }),
+      fc.constant({ kind: "staleHint" as const }),
+      fc.constant({ kind: "expireHistory" as const }),
+      fc.constant({ kind: "burst5xx" as const }),
+      fc.constant({ kind: "expireAccess" as const }),
+      fc.constant({ kind: "restartDO" as const }),
+    );
+    const runs = Number(env.TEST_CHAOS_RUNS);
+    let seen = { seq: Math.max(0, ...(await latestPush(0)).map((p) => p.seq)) };
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 10 }), async (ops) => {
+        for (const o of ops) await apply(o, seen);
+        // Quiesce: no more faults; one more hint; then everything must settle.
+        await emulatorAdmin("/faults", undefined, "DELETE");
+        const stub = env.MAILBOX.getByName(inboxId);
+        let expected: string[] = [];
+        await vi.waitFor(
+          async () => {
+            await stub.hint();
+            expected = await providerIds();
+            expect(await storedIds()).toEqual(expected);
+          },
+          { timeout: 60_000, interval: 500 },
+        );
+        expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+      }),
+      { numRuns: Number.isFinite(runs) && runs > 0 ? runs : 3, seed: 42, endOnFailure: true },
+    );
+    seen = { seq: 0 };
+  });
+});
