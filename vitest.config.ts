@@ -44,6 +44,32 @@ function readCorpus(): { name: string; b64: string }[] {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * Stalwart's expected parses (../shared/corpora/stalwart-mail-parser): for each sample, the decoded
+ * text of every part its JMAP selection shows as the body, and whether that part is HTML.
+ */
+function readStalwartOracle(): { name: string; texts: { text: string; html: boolean }[] }[] {
+  const dir = path.join(root, "..", "shared", "corpora", "stalwart-mail-parser");
+  if (!existsSync(dir)) return [];
+  const out: { name: string; texts: { text: string; html: boolean }[] }[] = [];
+  for (const sub of readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    for (const f of readdirSync(path.join(dir, sub.name)).filter((n) => n.endsWith(".json"))) {
+      const expected = JSON.parse(readFileSync(path.join(dir, sub.name, f), "utf8")) as {
+        text_body: number[];
+        parts: { body: { Text?: string; Html?: string } }[];
+      };
+      const texts = expected.text_body.flatMap((i) => {
+        const body = expected.parts[i]?.body ?? {};
+        if (typeof body.Text === "string") return [{ text: body.Text, html: false }];
+        if (typeof body.Html === "string") return [{ text: body.Html, html: true }];
+        return [];
+      });
+      out.push({ name: `stalwart-mail-parser/${sub.name}/${f.replace(/\.json$/, ".eml")}`, texts });
+    }
+  }
+  return out;
+}
+
 /** A fixed test key ring: tests must be reproducible, and nothing real is ever sealed with it. */
 const TEST_TOKEN_KEYS = `test1:${Buffer.alloc(32, 7).toString("base64")},old0:${Buffer.alloc(32, 3).toString("base64")}`;
 
@@ -71,6 +97,7 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   TEST_CORPUS: readCorpus(),
+                  TEST_CORPUS_ORACLE: readStalwartOracle(),
                   // How many random fault sequences the convergence property runs (npm run test:chaos raises it).
                   TEST_CHAOS_RUNS: process.env.CHAOS_RUNS ?? "3",
                   TEST_SEED_SQL: readFileSync(path.join(root, "scripts", "seed.sql"), "utf8"),

@@ -6,6 +6,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_SEED_SQL: string;
       TEST_CHAOS_RUNS: string;
+      /** Stalwart's expected body text per sample, empty when ../shared is absent. */
+      TEST_CORPUS_ORACLE: { name: string; texts: { text: string; html: boolean }[] }[];
       /** MIME samples from ../shared/corpora (base64), empty when that folder is absent. */
       TEST_CORPUS: { name: string; b64: string }[];
       /** The provider emulator the tests run against (its admin API is under /__emulator). */

@@ -232,6 +232,42 @@ describe("the public MIME corpora", () => {
   });
 });
 
+describe("the expected parses of the Stalwart corpus", () => {
+  const oracle = env.TEST_CORPUS_ORACLE;
+  /**
+   * Where postal-mime and Stalwart read a malformed message differently. Each entry says why; any
+   * other sample must match.
+   */
+  const KNOWN_DIFFERENCES: Record<string, string> = {
+    "stalwart-mail-parser/malformed/020.eml":
+      "broken multipart/alternative boundary: postal-mime finds no text part, Stalwart keeps the raw body",
+    "stalwart-mail-parser/malformed/021.eml":
+      "broken multipart/alternative boundary: postal-mime finds no text part, Stalwart keeps the raw body",
+  };
+  if (oracle.length === 0) {
+    it.skip("cannot run: ../shared/corpora/stalwart-mail-parser was not found beside the project", () => {});
+  }
+  it.runIf(oracle.length > 0)("every body text Stalwart expects is in the text Postroom stores", async () => {
+    const { parseMail, htmlToText } = await import("../../worker/mail/parse");
+    const norm = (s: string) => s.replace(/\s+/g, " ").trim();
+    const samples = new Map(env.TEST_CORPUS.map((c) => [c.name, c.b64]));
+    const mismatches: string[] = [];
+    for (const o of oracle) {
+      const b64 = samples.get(o.name);
+      expect(b64, o.name).toBeDefined();
+      const parsed = await parseMail(Uint8Array.from(atob(b64!), (ch) => ch.charCodeAt(0)));
+      expect(parsed.ok, o.name).toBe(true);
+      if (!parsed.ok) continue;
+      const ours = norm(parsed.mail.text);
+      const missing = o.texts
+        .map((t) => norm(t.html ? htmlToText(t.text) : t.text))
+        .filter((t) => t && !ours.includes(t));
+      if (missing.length > 0) mismatches.push(o.name);
+    }
+    expect(mismatches.sort()).toEqual(Object.keys(KNOWN_DIFFERENCES).sort());
+  });
+});
+
 describe("deleting a disconnected mailbox's mail", () => {
   it("removes what only it held, keeps what another inbox also holds", async () => {
     const { purgeMailboxMail } = await import("../../worker/sync/purge");

@@ -55,7 +55,7 @@ function flatten(list: Address[] | undefined): MailAddress[] {
   return out;
 }
 
-function htmlToText(html: string): string {
+export function htmlToText(html: string): string {
   return html
     .replace(/<(script|style)[\s\S]*?<\/\1>/gi, " ")
     .replace(/<br\s*\/?>|<\/p>|<\/div>|<\/li>|<\/tr>/gi, "\n")
@@ -133,7 +133,8 @@ export async function parseMail(raw: Uint8Array): Promise<ParseOutcome> {
   const headers = new Map<string, string>();
   for (const h of email.headers) if (!headers.has(h.key)) headers.set(h.key, h.value);
   const html = email.html ?? null;
-  const text = (email.text ?? (html ? htmlToText(html) : "")).slice(0, MAX_TEXT_CHARS);
+  // An HTML-only message still gets readable (and searchable) text.
+  const text = (email.text?.trim() ? email.text : html ? htmlToText(html) : "").slice(0, MAX_TEXT_CHARS);
   const sent = email.date ? Date.parse(email.date) : NaN;
   const references = parseIdList(email.references);
   const inReplyTo = parseIdList(email.inReplyTo)[0] ?? null;
