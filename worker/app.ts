@@ -18,6 +18,7 @@ import { inboxRoutes } from "./routes/inboxes";
 import { inviteRoutes } from "./routes/invites";
 import { meRoutes } from "./routes/me";
 import { oauthSigninCallbackRoutes, oauthSigninStartRoutes } from "./routes/oauth-signin";
+import { sendRoutes } from "./routes/send";
 import { threadDetailRoutes } from "./routes/threads";
 import { userRoutes } from "./routes/users";
 import { googleWebhookRoutes } from "./webhooks/google";
@@ -55,6 +56,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/invites", inviteRoutes)
   .route("/api/inboxes", inboxRoutes)
   .route("/api/threads", threadDetailRoutes)
+  .route("/api/threads", sendRoutes)
   .route("/api/audit", auditRoutes)
   .route("/api/connections", connectionRoutes)
   .route("/api/connect", connectRoutes)

@@ -259,6 +259,124 @@ describe("Gmail push, end to end", () => {
   });
 });
 
+describe("replying from the mailbox", () => {
+  async function gmailMessage(id: string) {
+    const lease = await env.MAILBOX.getByName(inboxId).leaseAccessToken();
+    if (!lease.ok) throw new Error("no lease");
+    const r = await fetch(`${env.GMAIL_API_BASE}/gmail/v1/users/me/messages/${id}?format=raw`, {
+      headers: { authorization: `Bearer ${lease.accessToken}` },
+    });
+    return (await r.json()) as { id: string; threadId: string; labelIds: string[]; raw: string };
+  }
+
+  it(
+    "sends through Gmail into the thread, shows at once, and is not doubled by the sync",
+    { timeout: 30_000 },
+    async () => {
+      const list = await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie });
+      const threadId = list.json.threads[0].id as string;
+      const before = (await call(`/api/threads/${threadId}`, { cookie: owner.cookie })).json;
+      const parent = before.messages.at(-1);
+      const r = await call(`/api/threads/${threadId}/reply`, {
+        cookie: owner.cookie,
+        body: {
+          inboxId,
+          to: [parent.from.address],
+          cc: ["boss@example.com"],
+          text: "Thanks, we will get back to you.",
+        },
+      });
+      expect(r.status).toBe(201);
+      expect(r.json.threadId).toBe(threadId);
+      const after = (await call(`/api/threads/${threadId}`, { cookie: owner.cookie })).json;
+      expect(after.messages).toHaveLength(before.messages.length + 1);
+      const mine = after.messages.at(-1);
+      expect(mine.from.address).toBe(MAILBOX);
+      expect(mine.to.map((t: { address: string }) => t.address)).toEqual([parent.from.address]);
+      expect(mine.cc.map((t: { address: string }) => t.address)).toEqual(["boss@example.com"]);
+
+      // In the mailbox's own Sent folder, in the provider's thread, with correct threading headers.
+      const source = await env.DB.prepare(
+        `SELECT provider_message_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, mine.id)
+        .first<{ provider_message_id: string }>();
+      const inGmail = await gmailMessage(source!.provider_message_id);
+      expect(inGmail.labelIds).toContain("SENT");
+      const parentSource = await env.DB.prepare(
+        `SELECT provider_thread_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, parent.id)
+        .first<{ provider_thread_id: string }>();
+      expect(inGmail.threadId).toBe(parentSource!.provider_thread_id);
+      const raw = atob(inGmail.raw.replace(/-/g, "+").replace(/_/g, "/"));
+      const parentRow = await env.DB.prepare(`SELECT rfc_message_id FROM messages WHERE id = ?`)
+        .bind(parent.id)
+        .first<{ rfc_message_id: string }>();
+      expect(raw).toMatch(
+        new RegExp(`In-Reply-To: <${parentRow!.rfc_message_id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}>`),
+      );
+      expect(raw).toContain(`References: `);
+
+      // The sync sees the sent copy too: still one message.
+      total += 1;
+      await env.MAILBOX.getByName(inboxId).hint();
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+      const again = (await call(`/api/threads/${threadId}`, { cookie: owner.cookie })).json;
+      expect(again.messages).toHaveLength(before.messages.length + 1);
+    },
+  );
+
+  it("refuses header injection, light users and inboxes the sender may not use; nothing is sent", async () => {
+    const { invite } = await import("../support/accounts");
+    const threadId = (await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie })).json.threads[0]
+      .id;
+    const count = async () =>
+      (await env.DB.prepare(`SELECT count(*) AS n FROM messages WHERE account_id = ?`)
+        .bind(owner.accountId)
+        .first<{ n: number }>())!.n;
+    const before = await count();
+    const injected = await call(`/api/threads/${threadId}/reply`, {
+      cookie: owner.cookie,
+      body: { inboxId, to: ["a@example.com\r\nBcc: spy@evil.example"], text: "x" },
+    });
+    expect(injected.status).toBe(400);
+    const subject = await call(`/api/threads/${threadId}/reply`, {
+      cookie: owner.cookie,
+      body: { inboxId, to: ["a@example.com"], subject: "Hi\r\nBcc: spy@evil.example", text: "x" },
+    });
+    expect(subject.status).toBe(400);
+    const light = await invite(owner, "light");
+    await call(`/api/inboxes/${inboxId}/access`, {
+      cookie: owner.cookie,
+      method: "PUT",
+      body: { userIds: [light.userId] },
+    });
+    expect(
+      (
+        await call(`/api/threads/${threadId}/reply`, {
+          cookie: light.cookie,
+          body: { inboxId, to: ["a@example.com"], text: "x" },
+        })
+      ).status,
+    ).toBe(403);
+    const outsider = await invite(owner, "member");
+    expect(
+      (
+        await call(`/api/threads/${threadId}/reply`, {
+          cookie: outsider.cookie,
+          body: { inboxId, to: ["a@example.com"], text: "x" },
+        })
+      ).status,
+    ).toBe(404);
+    expect(await count()).toBe(before);
+  });
+});
+
 /**
  * Convergence under faults: random interleavings of new mail, replies, pushes that are replayed,
  * duplicated, dropped or stale, expired history, 5xx bursts, expired access tokens and a

@@ -171,6 +171,15 @@ const SWEEP: Record<string, Probe> = {
     },
     expect: [404],
   },
+  "POST /api/threads/:threadId/reply": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/threads/${b.threadId}/reply`, {
+        cookie: a.owner.cookie,
+        body: { inboxId: b.inboxId, to: ["x@example.com"], text: "hi" },
+      }),
+    expect: [404],
+  },
   "GET /api/inboxes/:inboxId/access": {
     kind: "targets-b",
     run: (a, b) => call(`/api/inboxes/${b.inboxId}/access`, { cookie: a.owner.cookie }),

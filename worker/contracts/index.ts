@@ -223,3 +223,26 @@ export interface ThreadView {
   inboxes: { id: string; address: string; kind: MailboxKind }[];
   messages: MessageView[];
 }
+
+/** No CR, LF or NUL may reach a header we write. */
+const headerSafe = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !/[\r\n\0]/.test(s), "must not contain line breaks or NUL");
+
+export const sendReplyRequest = z
+  .object({
+    /** The inbox whose address sends (it must be one of the thread's inboxes). */
+    inboxId: idSchema,
+    to: z.array(emailSchema).min(1).max(50),
+    cc: z.array(emailSchema).max(50).default([]),
+    bcc: z.array(emailSchema).max(50).default([]),
+    /** Defaults to "Re: " and the conversation's subject. */
+    subject: headerSafe(998).optional(),
+    text: z.string().min(1).max(200_000),
+    /** The message being answered; the newest one by default. */
+    replyToMessageId: idSchema.optional(),
+  })
+  .strict();
+export type SendReplyRequest = z.input<typeof sendReplyRequest>;

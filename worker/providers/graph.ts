@@ -151,6 +151,22 @@ export class GraphClient {
       : { ok: false, kind: "unavailable", status: 502, retryAfterMs: null, code: "unexpected_shape" };
   }
 
+  /**
+   * Sends a complete MIME message from this mailbox (POST sendMail with a base64 MIME body); Graph
+   * saves the copy in Sent Items, and the Message-ID we set is kept.
+   */
+  async sendMime(mime: string): Promise<GraphResult<null>> {
+    const bytes = new TextEncoder().encode(mime);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    const r = await requestJson<unknown>(`${this.#root}${this.#user}/sendMail`, {
+      method: "POST",
+      body: btoa(bin),
+      headers: { ...this.#headers(), "content-type": "text/plain" },
+    });
+    return r.ok ? { ok: true, value: null } : failure(r);
+  }
+
   async me(): Promise<{ ok: true; id: string; address: string } | { ok: false; status: number }> {
     const r = await this.#get<unknown>("/me?$select=id,mail,userPrincipalName");
     if (!r.ok) return { ok: false, status: r.status };

@@ -1,0 +1,53 @@
+/**
+ * Builds the RFC 5322 message Postroom sends from a mailbox, with mimetext. Threading headers follow
+ * RFC 5322 §3.6.4: In-Reply-To names the parent, References is the parent's References plus the
+ * parent. Every header value was validated (no CR/LF/NUL) before it reaches here.
+ */
+import { createMimeMessage } from "mimetext/browser";
+
+/** Providers cap header sizes; keep the root and the most recent ids when a chain is long. */
+const MAX_REFERENCES = 20;
+
+export interface Outgoing {
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  text: string;
+  messageId: string;
+  inReplyTo: string | null;
+  references: string[];
+}
+
+export function trimReferences(ids: string[]): string[] {
+  if (ids.length <= MAX_REFERENCES) return ids;
+  return [ids[0]!, ...ids.slice(ids.length - (MAX_REFERENCES - 1))];
+}
+
+export function composeMessage(o: Outgoing): string {
+  const msg = createMimeMessage();
+  msg.setSender(o.from);
+  msg.setRecipients(o.to);
+  if (o.cc.length) msg.setCc(o.cc);
+  if (o.bcc.length) msg.setBcc(o.bcc);
+  msg.setSubject(o.subject);
+  msg.setHeader("Message-ID", `<${o.messageId}>`);
+  if (o.inReplyTo) msg.setHeader("In-Reply-To", `<${o.inReplyTo}>`);
+  if (o.references.length)
+    msg.setHeader(
+      "References",
+      trimReferences(o.references)
+        .map((r) => `<${r}>`)
+        .join(" "),
+    );
+  msg.addMessage({ contentType: "text/plain", data: o.text });
+  return msg.asRaw();
+}
+
+export const base64url = (s: string) => {
+  const bytes = new TextEncoder().encode(s);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
