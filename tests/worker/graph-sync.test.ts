@@ -239,6 +239,42 @@ describe("Graph sync", () => {
     },
   );
 
+  it(
+    "a reply goes out through the shared mailbox and its Sent Items copy is not doubled",
+    { timeout: 45_000 },
+    async () => {
+      const { call } = await import("../support/http");
+      const threadId = (await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie })).json.threads[0]
+        .id;
+      const r = await call(`/api/threads/${threadId}/reply`, {
+        cookie: owner.cookie,
+        body: { inboxId, to: ["customer0@example.com"], text: "Answered from the shared address." },
+      });
+      expect(r.status).toBe(201);
+      const detail = (await call(`/api/threads/${threadId}`, { cookie: owner.cookie })).json;
+      expect(detail.messages.at(-1).from.address).toBe(MAILBOX);
+      total += 1;
+      await env.MAILBOX.getByName(inboxId).hint();
+      await expectStored(total, 30_000);
+      // The synced Sent Items copy replaces the placeholder: one copy, with the provider's own id.
+      await vi.waitFor(
+        async () => {
+          await env.MAILBOX.getByName(inboxId).hint();
+          const sources = await env.DB.prepare(
+            `SELECT provider_message_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+          )
+            .bind(owner.accountId, r.json.messageId)
+            .all<{ provider_message_id: string }>();
+          expect(sources.results).toHaveLength(1);
+          expect(sources.results[0]!.provider_message_id.startsWith("sent:")).toBe(false);
+        },
+        { timeout: 20_000, interval: 500 },
+      );
+      expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
+
   it("disconnect deletes the subscription and forgets its id", { timeout: 30_000 }, async () => {
     const stub = env.MAILBOX.getByName(inboxId);
     expect(await stub.disconnect({ revokeAtProvider: false })).toEqual({ ok: true });

@@ -207,6 +207,18 @@ async function findThread(db: Db, copy: IncomingCopy, mail: ParsedMail, rfcId: s
 async function linkCopy(db: Db, copy: IncomingCopy, messageId: string, threadId: string): Promise<void> {
   const a = copy.accountId;
   await db.batch([
+    // A placeholder for mail we sent (Graph's sendMail returns no id) gives way to the synced copy.
+    db
+      .delete(messageSources)
+      .where(
+        and(
+          eq(messageSources.accountId, a),
+          eq(messageSources.mailboxId, copy.mailboxId),
+          eq(messageSources.messageId, messageId),
+          sql`${messageSources.providerMessageId} like 'sent:%'`,
+          sql`${messageSources.providerMessageId} != ${copy.providerMessageId}`,
+        ),
+      ),
     db
       .insert(messageSources)
       .values({
