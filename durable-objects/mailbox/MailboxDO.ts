@@ -376,7 +376,11 @@ export class MailboxDO extends DurableObject<Env> {
       if (!(await this.#handle(await this.#graph.enumerateStep()))) return;
       this.#liveWhenCaughtUp();
     }
-    await this.#handle(await this.#graph.maintainSubscription(this.#graphNotificationUrl()));
+    const subscribed = await this.#handle(await this.#graph.maintainSubscription(this.#graphNotificationUrl()));
+    // Without a live subscription the mailbox is polled, and its health says so.
+    if (subscribed && this.#graph.pushLive()) await this.#grants.clearFailure("push_lapsed");
+    else if (!subscribed && this.#grants.health()?.health !== "failing")
+      await this.#grants.reportFailure("push_lapsed", "");
     row = this.#sync.ensure();
     const pollDue = (row.last_sync_at ?? 0) + (this.#pushLive(row) ? SAFETY_POLL_MS : POLL_MS) <= Date.now();
     if (row.cursor && (row.hint_pending || pollDue) && row.phase !== "failing") {

@@ -275,6 +275,44 @@ describe("Graph sync", () => {
     },
   );
 
+  it(
+    "a subscription that cannot be renewed shows as Degraded (push lapsed) until it can",
+    { timeout: 45_000 },
+    async () => {
+      const stub = env.MAILBOX.getByName(inboxId);
+      const health = async () =>
+        (await env.DB.prepare(`SELECT health, health_reason FROM mailboxes WHERE id = ?`)
+          .bind(inboxId)
+          .first<{ health: string; health_reason: string | null }>())!;
+      const renewNow = () =>
+        runInDurableObject(stub, async (instance, state) => {
+          state.storage.sql.exec(`UPDATE graph_subscription SET renew_at = ?, retry_at = NULL`, Date.now() - 1000);
+          await instance.alarm();
+        });
+      await emulatorAdmin("/faults/errors", {
+        target: "graph",
+        status: 503,
+        count: 50,
+        pathIncludes: "/subscriptions",
+      });
+      await vi.waitFor(
+        async () => {
+          await renewNow();
+          expect(await health()).toEqual({ health: "degraded", health_reason: "push_lapsed" });
+        },
+        { timeout: 20_000, interval: 300 },
+      );
+      await emulatorAdmin("/faults", undefined, "DELETE");
+      await vi.waitFor(
+        async () => {
+          await renewNow();
+          expect(await health()).toEqual({ health: "good", health_reason: null });
+        },
+        { timeout: 20_000, interval: 300 },
+      );
+    },
+  );
+
   it("disconnect deletes the subscription and forgets its id", { timeout: 30_000 }, async () => {
     const stub = env.MAILBOX.getByName(inboxId);
     expect(await stub.disconnect({ revokeAtProvider: false })).toEqual({ ok: true });
