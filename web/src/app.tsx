@@ -17,6 +17,7 @@ import { Inbox } from "./screens/Inbox";
 import { NotAllowed, NotFound } from "./screens/NotFound";
 import { Sessions } from "./screens/Sessions";
 import { SignIn } from "./screens/SignIn";
+import { ThreadPage } from "./screens/ThreadPage";
 import { Users } from "./screens/users/UsersPage";
 
 export function App() {
@@ -38,10 +39,25 @@ export function App() {
   }
 }
 
+/** The one dynamic segment of `path`, or null when it does not match (or is not valid percent-encoding). */
+function pathParam(path: string, pattern: RegExp): string | null {
+  const raw = pattern.exec(path)?.[1];
+  if (raw === undefined) return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
+
 function SignedInRoutes({ path, me }: { path: string; me: Me }) {
+  const inboxId = pathParam(path, /^\/inbox\/([^/]+)$/);
+  if (inboxId !== null) return <Inbox inboxId={inboxId} />;
+  const threadId = pathParam(path, /^\/threads\/([^/]+)$/);
+  if (threadId !== null) return <ThreadPage key={threadId} threadId={threadId} />;
   switch (path) {
     case "/":
-      return <Inbox />;
+      return <Inbox inboxId={null} />;
     case "/settings":
     case "/settings/users":
       return <Users />;

@@ -14,7 +14,11 @@ interface NavItem {
 }
 
 function NavLink({ item, path }: { item: NavItem; path: string }) {
-  const active = item.href === "/" ? path === "/" : path === item.href || path.startsWith(`${item.href}/`);
+  // Inboxes and conversations are parts of the Inbox screen, not screens of their own.
+  const active =
+    item.href === "/"
+      ? path === "/" || path.startsWith("/inbox/") || path.startsWith("/threads/")
+      : path === item.href || path.startsWith(`${item.href}/`);
   return (
     <li>
       <Link href={item.href} class="nav-link" aria-current={active ? "page" : undefined}>

@@ -17,6 +17,8 @@ import type {
   Me,
   SessionView,
   SyncStatusView,
+  ThreadSummaryView,
+  ThreadView,
   UserView,
 } from "../../../worker/contracts";
 
@@ -130,6 +132,18 @@ export interface AuditPage {
   nextBefore: string | null;
 }
 
+export interface ThreadPage {
+  threads: ThreadSummaryView[];
+  nextCursor: string | null;
+}
+
+export interface ReplyInput {
+  inboxId: string;
+  to: string[];
+  cc: string[];
+  text: string;
+}
+
 export interface AuditFilter {
   action?: string;
   before?: string;
@@ -179,6 +193,16 @@ export const api = {
   revokeInvite: (inviteId: string) => request<void>("DELETE", `/api/invites/${encodeURIComponent(inviteId)}`),
 
   inboxes: () => request<{ inboxes: InboxView[] }>("GET", "/api/inboxes"),
+  threads: (inboxId: string, cursor: string | null, limit = 50) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (cursor) q.set("cursor", cursor);
+    return request<ThreadPage>("GET", `/api/inboxes/${encodeURIComponent(inboxId)}/threads?${q.toString()}`);
+  },
+  thread: (threadId: string) => request<ThreadView>("GET", `/api/threads/${encodeURIComponent(threadId)}`),
+  reply: (threadId: string, input: ReplyInput) =>
+    request<{ messageId: string; threadId: string }>("POST", `/api/threads/${encodeURIComponent(threadId)}/reply`, {
+      body: input,
+    }),
 
   connections: () => request<Connections>("GET", "/api/connections"),
   inviteToConnect: (email: string, kind: MailboxKind) =>

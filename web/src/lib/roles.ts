@@ -29,6 +29,9 @@ export const ROLE_HINTS: Record<InvitableRole, string> = {
 
 export const isManager = (role: Role): boolean => role === "owner" || role === "admin";
 
+/** Light members (and contributors) read and write notes but never send; the server refuses them too. */
+export const canSend = (role: Role): boolean => role === "owner" || role === "admin" || role === "member";
+
 /** Roles `actor` may hand out, in display order. */
 export const assignableRoles = (actor: Role): InvitableRole[] =>
   isManager(actor) ? INVITABLE_ROLES.filter((r) => r !== "owner" || actor === "owner") : [];

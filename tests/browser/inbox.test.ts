@@ -1,0 +1,198 @@
+/**
+ * Reading and answering mail, driven through real Chromium: a message waits in the emulator's Gmail
+ * mailbox, the mailbox is connected through the consent page, the backfill brings the message into
+ * the Inbox, and a reply sent from the conversation comes back into it as sent from the mailbox.
+ */
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DESKTOP, PHONE, launchBrowser, screenshot } from "./support/browser";
+import { startDevServer, type DevServer } from "./support/dev-server";
+
+let server: DevServer;
+let browser: Browser;
+let admin: Page;
+const contexts: BrowserContext[] = [];
+/** Uncaught errors and console errors for every page, by page label. */
+const problems: string[] = [];
+
+async function openPage(label: string, viewport = DESKTOP): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(10_000);
+  // The first page load of a fresh wrangler dev compiles the Worker and can take a while.
+  context.setDefaultNavigationTimeout(30_000);
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => problems.push(`${label}: ${err.message}`));
+  page.on("console", (msg) => {
+    // Chromium logs every non-2xx fetch; the API's 4xx answers are part of these flows.
+    if (
+      msg.type() === "error" &&
+      !msg.text().startsWith("Failed to load resource: the server responded with a status of 4")
+    ) {
+      problems.push(`${label}: ${msg.text()}`);
+    }
+  });
+  return page;
+}
+
+async function visible(locator: Locator): Promise<Locator> {
+  await locator.waitFor({ state: "visible" });
+  return locator;
+}
+
+const heading = (page: Page, name: string | RegExp) => page.getByRole("heading", { level: 1, name });
+
+const noSideScroll = (page: Page) =>
+  page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth).then((o) => expect(o).toBe(0));
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([
+    startDevServer({ emulator: true, emulatorWorld: "empty", gmailPush: true }),
+    launchBrowser(),
+  ]);
+  // The message is already in the mailbox when it is connected, so the backfill brings it in.
+  server.emulator!.deliver({
+    to: "sales@demo.test",
+    from: "Ana <ana@example.com>",
+    subject: "Pricing question",
+    text: "Hello\nHow much?",
+  });
+
+  const res = await fetch(`${server.origin}/api/auth/signup`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: server.origin },
+    body: JSON.stringify({ email: "ada@example.com", accountName: "Acme Support" }),
+  });
+  expect(res.status).toBe(202);
+  admin = await openPage("admin");
+  await admin.goto(await server.latestLink("ada@example.com", "/auth/verify"));
+  await admin.getByRole("button", { name: "Sign in to Postroom" }).click();
+  await admin.waitForURL(`${server.origin}/`);
+  await visible(heading(admin, "Inbox"));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Invites sales@demo.test as a shared mailbox and connects it through the Google consent page. */
+async function connectSales(): Promise<void> {
+  await admin.getByRole("link", { name: "Settings › Inbox connections" }).click();
+  await visible(heading(admin, "Inbox connections"));
+  await admin.getByLabel("Mailbox address").fill("sales@demo.test");
+  await admin.getByRole("button", { name: "Send invitation", exact: true }).click();
+  await visible(admin.getByText("Invitation to connect sent to sales@demo.test."));
+
+  const owner = await openPage("sales");
+  await owner.goto(await server.latestLink("sales@demo.test", "/connect"));
+  await visible(heading(owner, "Connect a mailbox to Postroom"));
+  await owner.getByRole("checkbox").check();
+  await owner.getByRole("button", { name: "Connect with Google" }).click();
+  await owner.waitForURL((url) => url.href.startsWith(server.emulator!.url));
+  await visible(owner.getByRole("heading", { name: "Choose an account" }));
+  await owner.getByRole("radio", { name: /sales@demo\.test/ }).check();
+  await owner.getByRole("button", { name: "Continue" }).click();
+  await owner.waitForURL((url) => url.pathname === "/connect/result");
+  await visible(heading(owner, "Mailbox connected"));
+}
+
+/** Presses Refresh until `locator` shows up: the backfill runs in the background after connecting. */
+async function waitForThread(page: Page, locator: Locator, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await locator.isVisible())) {
+    if (Date.now() > deadline) throw new Error(`no conversation appeared within ${timeoutMs / 1000} s`);
+    await page.waitForTimeout(1000);
+    await page.getByRole("button", { name: /^Refresh / }).click();
+    await page.waitForTimeout(300);
+  }
+}
+
+describe("reading and answering mail in a real browser", () => {
+  it("shows a connected mailbox's conversations, opens one and sends a reply from it", async () => {
+    const origin = server.origin;
+    await connectSales();
+
+    await admin.getByRole("navigation", { name: "Primary" }).getByRole("link", { name: "Inbox", exact: true }).click();
+    await admin.waitForURL(`${origin}/`);
+    await visible(heading(admin, "Inbox"));
+    const inboxes = admin.getByRole("navigation", { name: "Inboxes" });
+    const salesLink = await visible(inboxes.getByRole("link", { name: /sales@demo\.test/ }));
+    expect(await salesLink.textContent()).toBe("sales@demo.testShared");
+    // The first inbox is shown without choosing it.
+    expect(await salesLink.getAttribute("aria-current")).toBe("page");
+
+    const list = admin.getByRole("list", { name: "Conversations in sales@demo.test" });
+    const row = list.getByRole("link").filter({ hasText: "Pricing question" });
+    await waitForThread(admin, row);
+    const rowText = (await row.textContent()) ?? "";
+    expect(rowText).toContain("Ana");
+    expect(rowText).toContain("Hello");
+    expect(rowText).toMatch(/just now|minutes? ago/);
+    await noSideScroll(admin);
+    await screenshot(admin, "inbox-desktop");
+
+    // Choosing the inbox puts it in the address, so a reload keeps it.
+    await salesLink.click();
+    await admin.waitForURL((url) => url.pathname.startsWith("/inbox/"));
+    const inboxUrl = admin.url();
+    await visible(row);
+
+    await row.click();
+    await admin.waitForURL((url) => url.pathname.startsWith("/threads/"));
+    await visible(heading(admin, "Pricing question"));
+    expect(await admin.title()).toBe("Pricing question · Postroom");
+    await visible(admin.getByRole("status").filter({ hasText: "This is a shared email account" }));
+    const messages = admin.getByRole("list", { name: "Messages" }).getByRole("listitem");
+    expect(await messages.count()).toBe(1);
+    const first = messages.first();
+    expect(await first.textContent()).toContain("Ana <ana@example.com>");
+    expect(await first.textContent()).toContain("To: sales@demo.test");
+    // Line breaks are kept: the text is shown as text, in a pre-wrap block.
+    expect(await first.locator(".message-text").innerText()).toBe("Hello\nHow much?");
+
+    // The composer answers the last sender from the thread's inbox.
+    const toField = admin.getByLabel("To", { exact: true });
+    expect(await toField.inputValue()).toBe("ana@example.com");
+    await visible(admin.getByText("Sends from sales@demo.test"));
+
+    // An empty message is caught before any request.
+    await admin.getByRole("button", { name: "Send reply" }).click();
+    await visible(admin.getByText("Write a message before sending."));
+    await admin.getByLabel("Cc (optional)").fill("not-an-address");
+    await admin.getByRole("textbox", { name: "Message" }).fill("Hi Ana,\nIt is 10 euros.\n\nAda");
+    await admin.getByRole("button", { name: "Send reply" }).click();
+    await visible(admin.getByText("“not-an-address” is not an email address like name@example.com."));
+    await admin.getByLabel("Cc (optional)").fill("");
+
+    await admin.getByRole("button", { name: "Send reply" }).click();
+    await visible(admin.getByText("Reply sent from sales@demo.test."));
+    await messages.nth(1).waitFor({ state: "visible", timeout: 15_000 });
+    const reply = messages.nth(1);
+    expect(await reply.textContent()).toContain("sales@demo.test");
+    expect(await reply.textContent()).toContain("To: ana@example.com");
+    expect(await reply.locator(".message-text").innerText()).toBe("Hi Ana,\nIt is 10 euros.\n\nAda");
+    expect(await admin.getByRole("textbox", { name: "Message" }).inputValue()).toBe("");
+    await noSideScroll(admin);
+    await screenshot(admin, "thread-desktop");
+
+    // The same conversation on a phone.
+    const phone = await openPage("admin-phone", PHONE);
+    await phone.context().addCookies(await admin.context().cookies());
+    await phone.goto(admin.url());
+    await visible(heading(phone, "Pricing question"));
+    await visible(phone.getByRole("list", { name: "Messages" }).getByRole("listitem").nth(1));
+    // After our own reply, a follow-up goes to the customer again, not to our own address.
+    expect(await phone.getByLabel("To", { exact: true }).inputValue()).toBe("ana@example.com");
+    await noSideScroll(phone);
+    await screenshot(phone, "thread-phone");
+
+    // Back in the inbox the conversation now counts two messages.
+    await admin.getByRole("link", { name: "← sales@demo.test" }).click();
+    await admin.waitForURL(inboxUrl);
+    await visible(row);
+    expect(await row.textContent()).toContain("2 messages");
+
+    expect(problems).toEqual([]);
+  });
+});
