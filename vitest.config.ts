@@ -97,6 +97,10 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   TEST_CORPUS: readCorpus(),
+                  // The ENVIRONMENT a deployment gets from wrangler.toml, before this test override.
+                  TEST_DEPLOYED_ENVIRONMENT:
+                    /^ENVIRONMENT\s*=\s*"([^"]*)"/m.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"))?.[1] ??
+                    "",
                   TEST_CORPUS_ORACLE: readStalwartOracle(),
                   // How many random fault sequences the convergence property runs (npm run test:chaos raises it).
                   TEST_CHAOS_RUNS: process.env.CHAOS_RUNS ?? "3",

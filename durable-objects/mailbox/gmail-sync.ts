@@ -10,13 +10,11 @@ import * as schema from "../../worker/db/schema";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
 import { decodeRaw, GMAIL_EXCLUDED_LABELS, GmailClient, type GmailFailure } from "../../worker/providers/gmail";
-import type { QueueMessage } from "../../worker/queue/messages";
 import { storeMessage } from "../../worker/sync/store-message";
+import { enqueueBackfill } from "./backfill-queue";
 import type { GrantKeeper } from "./grant-keeper";
 import type { SyncStateStore } from "./sync-state";
 
-/** Ids per queue message: small enough to finish well inside a consumer invocation. */
-export const BACKFILL_BATCH = 25;
 /** Above this many new ids, live sync hands the work to the backfill queue instead of doing it inline. */
 const INLINE_LIMIT = 20;
 /** How far before the last good sync a recovery looks again, to cover clock skew and late arrivals. */
@@ -91,20 +89,8 @@ export class GmailSync {
     return { ok: true, more: !done };
   }
 
-  async #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {
-    const messages: MessageSendRequest<QueueMessage>[] = [];
-    for (let i = 0; i < ids.length; i += BACKFILL_BATCH) {
-      messages.push({
-        body: {
-          kind: "backfill.batch",
-          accountId: who.accountId,
-          mailboxId: who.mailboxId,
-          providerIds: ids.slice(i, i + BACKFILL_BATCH),
-        },
-      });
-    }
-    // sendBatch takes at most 100 messages.
-    for (let i = 0; i < messages.length; i += 100) await this.env.BACKFILL_QUEUE.sendBatch(messages.slice(i, i + 100));
+  #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {
+    return enqueueBackfill(this.env.BACKFILL_QUEUE, who, ids);
   }
 
   /**

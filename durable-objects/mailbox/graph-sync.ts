@@ -20,14 +20,12 @@ import { randomToken, sha256Hex } from "../../worker/lib/crypto";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
 import { GraphClient, graphMailboxFor, type GraphFailure } from "../../worker/providers/graph";
-import type { QueueMessage } from "../../worker/queue/messages";
 import { storeMessage } from "../../worker/sync/store-message";
 import type { SyncIdentity } from "./gmail-sync";
+import { enqueueBackfill } from "./backfill-queue";
 import type { GrantKeeper } from "./grant-keeper";
 import type { SyncStateStore } from "./sync-state";
 
-/** Ids per queue message: small enough to finish well inside a consumer invocation. */
-export const GRAPH_BACKFILL_BATCH = 25;
 /** Above this many new ids in one folder, live sync hands the work to the backfill queue. */
 const INLINE_LIMIT = 20;
 /** How far before a folder's last good sync a restarted round looks again (clock skew, late arrivals). */
@@ -517,20 +515,8 @@ export class GraphSync {
     return ids.filter((id) => !known.has(id));
   }
 
-  async #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {
-    const messages: MessageSendRequest<QueueMessage>[] = [];
-    for (let i = 0; i < ids.length; i += GRAPH_BACKFILL_BATCH) {
-      messages.push({
-        body: {
-          kind: "backfill.batch",
-          accountId: who.accountId,
-          mailboxId: who.mailboxId,
-          providerIds: ids.slice(i, i + GRAPH_BACKFILL_BATCH),
-        },
-      });
-    }
-    // sendBatch takes at most 100 messages.
-    for (let i = 0; i < messages.length; i += 100) await this.env.BACKFILL_QUEUE.sendBatch(messages.slice(i, i + 100));
+  #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {
+    return enqueueBackfill(this.env.BACKFILL_QUEUE, who, ids);
   }
 
   #folders(where: string): FolderRow[] {

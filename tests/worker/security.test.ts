@@ -37,7 +37,7 @@ describe("development-only routes", () => {
 
   it("the deployed configuration in wrangler.toml is not development", () => {
     // The test project overrides ENVIRONMENT; the committed default must stay production.
-    expect(env.ENVIRONMENT).toBe("development");
+    expect(env.TEST_DEPLOYED_ENVIRONMENT).toBe("production");
   });
 });
 

@@ -22,7 +22,8 @@ import { newId } from "../lib/ids";
 import { enforceRateLimit } from "../lib/rate-limit";
 import { clearSessionCookie, revokeUserSessions, startSession } from "../lib/sessions";
 import { validate } from "../lib/validate";
-import { createMailer, MailerUnavailableError, type OutgoingMail } from "../mail/mailer";
+import type { OutgoingMail } from "../mail/mailer";
+import { MAIL_NOT_SENT, sendFromRequest } from "../mail/send-from-request";
 import { contributorNoticeMail, signInMail, signUpMail } from "../mail/templates";
 import { originCheck } from "../middleware/origin-check";
 import { requireSession } from "../middleware/session";
@@ -32,16 +33,7 @@ export const MAGIC_LINK_TTL_MS = 15 * 60 * 1000;
 const invalidLink = () =>
   new ApiError(400, "invalid_link", "This link is not valid. Ask for a new one from the sign-in page.");
 
-async function sendMail(c: Context<AppEnv>, mail: OutgoingMail): Promise<void> {
-  try {
-    await createMailer(c.env, c.var.config.development, c.var.config.mailFrom).send(mail);
-  } catch (err) {
-    if (err instanceof MailerUnavailableError) {
-      throw new ApiError(503, "mail_unavailable", "We could not send the email right now; try again shortly");
-    }
-    throw err;
-  }
-}
+const sendMail = (c: Context<AppEnv>, mail: OutgoingMail) => sendFromRequest(c, mail, MAIL_NOT_SENT);
 
 async function throttleSignIn(c: Context<AppEnv>, email: string): Promise<void> {
   const { rateLimits } = c.var.config;

@@ -23,7 +23,7 @@ import { randomToken, sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { enforceRateLimit } from "../lib/rate-limit";
 import { validate } from "../lib/validate";
-import { createMailer, MailerUnavailableError } from "../mail/mailer";
+import { INVITATION_NOT_SENT, sendFromRequest } from "../mail/send-from-request";
 import { connectInviteMail } from "../mail/templates";
 import { originCheck } from "../middleware/origin-check";
 import { purgeMailboxMail } from "../sync/purge";
@@ -92,27 +92,18 @@ async function mailConnectLink(
     .where(and(eq(connectInvites.accountId, p.accountId), eq(connectInvites.id, invite.id)));
   const account = await c.var.db.select().from(accounts).where(eq(accounts.id, p.accountId)).get();
   const url = `${c.var.config.appOrigin}/connect#token=${token}`;
-  try {
-    await createMailer(c.env, c.var.config.development, c.var.config.mailFrom).send(
-      connectInviteMail({
-        to: invite.email,
-        inviter: p.name || p.email,
-        accountName: account?.name ?? "Postroom",
-        kind: invite.kind,
-        reconnect: invite.mailboxId !== null,
-        url,
-      }),
-    );
-  } catch (err) {
-    if (err instanceof MailerUnavailableError) {
-      throw new ApiError(
-        503,
-        "mail_unavailable",
-        "The invitation was saved but the email could not be sent; resend it shortly",
-      );
-    }
-    throw err;
-  }
+  await sendFromRequest(
+    c,
+    connectInviteMail({
+      to: invite.email,
+      inviter: p.name || p.email,
+      accountName: account?.name ?? "Postroom",
+      kind: invite.kind,
+      reconnect: invite.mailboxId !== null,
+      url,
+    }),
+    INVITATION_NOT_SENT,
+  );
 }
 
 async function createInvite(

@@ -12,7 +12,7 @@ import { newId } from "../lib/ids";
 import { enforceRateLimit } from "../lib/rate-limit";
 import { canInvite } from "../lib/role-policy";
 import { validate } from "../lib/validate";
-import { createMailer, MailerUnavailableError } from "../mail/mailer";
+import { INVITATION_NOT_SENT, sendFromRequest } from "../mail/send-from-request";
 import { inviteMail } from "../mail/templates";
 import { originCheck } from "../middleware/origin-check";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
@@ -63,20 +63,11 @@ async function sendInvite(c: Context<AppEnv>, invite: { id: string; email: strin
     .where(and(eq(invites.accountId, p.accountId), eq(invites.id, invite.id)));
   const account = await c.var.db.select().from(accounts).where(eq(accounts.id, p.accountId)).get();
   const url = `${c.var.config.appOrigin}/auth/invite#token=${token}`;
-  try {
-    await createMailer(c.env, c.var.config.development, c.var.config.mailFrom).send(
-      inviteMail(invite.email, p.name || p.email, account?.name ?? "Postroom", invite.role, url),
-    );
-  } catch (err) {
-    if (err instanceof MailerUnavailableError) {
-      throw new ApiError(
-        503,
-        "mail_unavailable",
-        "The invitation was saved but the email could not be sent; resend it shortly",
-      );
-    }
-    throw err;
-  }
+  await sendFromRequest(
+    c,
+    inviteMail(invite.email, p.name || p.email, account?.name ?? "Postroom", invite.role, url),
+    INVITATION_NOT_SENT,
+  );
 }
 
 async function findInvite(c: Context<AppEnv>, inviteId: string) {
