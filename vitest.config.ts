@@ -121,6 +121,8 @@ export default defineConfig(async () => {
                   MICROSOFT_CLIENT_SECRET: "postroom-local-secret",
                   MICROSOFT_AUTHORITY: `${emulatorUrl}/microsoft/common/v2.0`,
                   GRAPH_API_BASE: `${emulatorUrl}/graph`,
+                  // Small, so that the tests reach it (graph-sync sets the emulator to the same figure).
+                  GRAPH_FILTERED_DELTA_CAP: "8",
                   TOKEN_ENCRYPTION_KEYS: TEST_TOKEN_KEYS,
                   // Push: the emulator sends to a recording relay (tests/support/push-relay.ts).
                   TEST_PUSH_RELAY_URL: `http://127.0.0.1:${process.env.POSTROOM_TEST_RELAY_PORT}`,

@@ -173,6 +173,9 @@ export const GMAIL_COSTS: Record<GmailQuotaModel, { perUserPerMinute: number; co
       "gmail.users.messages.get": 5,
       "gmail.users.messages.attachments.get": 5,
       "gmail.users.messages.modify": 5,
+      "gmail.users.messages.trash": 5,
+      "gmail.users.messages.untrash": 5,
+      "gmail.users.messages.delete": 10,
       "gmail.users.messages.send": 100,
       "gmail.users.threads.get": 10,
       "gmail.users.threads.list": 10,
@@ -190,6 +193,10 @@ export const GMAIL_COSTS: Record<GmailQuotaModel, { perUserPerMinute: number; co
       "gmail.users.messages.get": 20,
       "gmail.users.messages.attachments.get": 20,
       "gmail.users.messages.modify": 5,
+      "gmail.users.messages.trash": 20,
+      // Not seen in the current table; the previous figures are kept.
+      "gmail.users.messages.untrash": 5,
+      "gmail.users.messages.delete": 10,
       "gmail.users.messages.send": 100,
       // Not seen in the current table; the previous figure is kept.
       "gmail.users.threads.get": 10,

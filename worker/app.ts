@@ -4,6 +4,8 @@
  * (configuration, D1 session) exists before any route.
  */
 import { Hono } from "hono";
+import { originCheck } from "./middleware/origin-check";
+import { requireSession } from "./middleware/session";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./app-env";
 import { ApiError, errorResponse } from "./errors";
@@ -19,6 +21,8 @@ import { inviteRoutes } from "./routes/invites";
 import { meRoutes } from "./routes/me";
 import { oauthSigninCallbackRoutes, oauthSigninStartRoutes } from "./routes/oauth-signin";
 import { sendRoutes } from "./routes/send";
+import { messageContentRoutes } from "./routes/message-content";
+import { threadActionRoutes } from "./routes/thread-actions";
 import { threadDetailRoutes } from "./routes/threads";
 import { userRoutes } from "./routes/users";
 import { googleWebhookRoutes } from "./webhooks/google";
@@ -26,6 +30,14 @@ import { microsoftWebhookRoutes } from "./webhooks/microsoft";
 
 /** JSON request bodies are small; anything bigger is refused before it is read. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+/** Everything under /api/threads: one session check and one origin check for reading, sending and acting. */
+const threadApi = new Hono<AppEnv>()
+  .use(requireSession, originCheck)
+  .route("/", threadDetailRoutes)
+  .route("/", sendRoutes)
+  .route("/", threadActionRoutes)
+  .route("/", messageContentRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(securityHeaders)
@@ -55,8 +67,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/users", userRoutes)
   .route("/api/invites", inviteRoutes)
   .route("/api/inboxes", inboxRoutes)
-  .route("/api/threads", threadDetailRoutes)
-  .route("/api/threads", sendRoutes)
+  .route("/api/threads", threadApi)
   .route("/api/audit", auditRoutes)
   .route("/api/connections", connectionRoutes)
   .route("/api/connect", connectRoutes)

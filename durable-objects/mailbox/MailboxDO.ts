@@ -13,6 +13,7 @@ import {
   type GraphStepResult,
 } from "./graph-sync";
 import { GrantKeeper, type ConnectInput, type GrantHealth, type LeaseResult } from "./grant-keeper";
+import { ListingReconciler } from "./listing-reconciler";
 import { QuotaBudget } from "./quota-budget";
 import { MAILBOX_STORAGE_MIGRATIONS, migrateStorage } from "./storage-migrations";
 import { SyncStateStore, type SyncPhase } from "./sync-state";
@@ -74,9 +75,16 @@ export class MailboxDO extends DurableObject<Env> {
     super(ctx, env);
     this.#grants = new GrantKeeper(ctx, env, () => this.#reschedule());
     this.#sync = new SyncStateStore(ctx.storage.sql);
-    this.#gmail = new GmailSync(env, this.#sync, this.#grants, () => this.#identity());
-    this.#graph = new GraphSync(env, ctx.storage.sql, this.#sync, this.#grants, this.#graphPermits, () =>
-      this.#identity(),
+    const reconciler = new ListingReconciler(ctx.storage.sql);
+    this.#gmail = new GmailSync(env, this.#sync, this.#grants, () => this.#identity(), reconciler);
+    this.#graph = new GraphSync(
+      env,
+      ctx.storage.sql,
+      this.#sync,
+      this.#grants,
+      this.#graphPermits,
+      () => this.#identity(),
+      reconciler,
     );
     this.#budget = new QuotaBudget(env);
     void ctx.blockConcurrencyWhile(async () => {
@@ -120,6 +128,25 @@ export class MailboxDO extends DurableObject<Env> {
     }
     await this.#kick();
     return { ok: true };
+  }
+
+  /**
+   * The inbox's history window changed. A wider one lists the mailbox again from a new baseline
+   * (the listing is cheap and what is stored is not fetched again); a narrower one only applies to
+   * later listings, and nothing stored is removed for being older.
+   */
+  async setWindow(windowDays: number | null): Promise<void> {
+    const row = this.#sync.ensure();
+    const wider = windowDays === null || (row.window_days !== null && windowDays > row.window_days);
+    this.#sync.update({ window_days: windowDays });
+    if (!wider || !row.cursor || !this.#grants.connected()) return;
+    if (this.#grants.binding()?.provider === "microsoft") {
+      this.#graph.relistAll("window_widened");
+      this.#sync.update({ phase: "backfilling", backfill_enumerated: 0 });
+    } else {
+      this.#gmail.relist();
+    }
+    await this.#kick();
   }
 
   /** A short-lived access token for a provider call, refreshing it first when it is near expiry. */
@@ -333,6 +360,7 @@ export class MailboxDO extends DurableObject<Env> {
       this.#liveWhenCaughtUp();
       row = this.#sync.ensure();
     }
+    if (row.backfill_enumerated && !(await this.#handle(await this.#gmail.reconcile()))) return;
     const topic = this.env.GMAIL_PUBSUB_TOPIC;
     if (topic && (!row.watch_expires_at || row.watch_expires_at - Date.now() < 6 * WATCH_RENEW_MS)) {
       // A new watch is valid for 7 days; renewing daily keeps a 6-day margin. Until one succeeds,
@@ -372,10 +400,15 @@ export class MailboxDO extends DurableObject<Env> {
       if (!(await this.#handle(await this.#graph.begin(row.window_days)))) return;
       row = this.#sync.ensure();
     }
+    if (this.#backfillStalled(row)) {
+      this.#graph.relistAll("backfill_stalled");
+      row = this.#sync.update({ backfill_enumerated: 0, backfill_progress_at: Date.now() });
+    }
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.backfill_enumerated) {
       if (!(await this.#handle(await this.#graph.enumerateStep()))) return;
       this.#liveWhenCaughtUp();
     }
+    if (this.#sync.ensure().backfill_enumerated && !(await this.#handle(await this.#graph.reconcile()))) return;
     const subscribed = await this.#handle(await this.#graph.maintainSubscription(this.#graphNotificationUrl()));
     // Without a live subscription the mailbox is polled, and its health says so.
     if (subscribed && this.#graph.pushLive()) await this.#grants.clearFailure("push_lapsed");
@@ -442,13 +475,13 @@ export class MailboxDO extends DurableObject<Env> {
       } else {
         if (row.watch_expires_at && this.env.GMAIL_PUBSUB_TOPIC)
           deadlines.push(row.watch_expires_at - 6 * WATCH_RENEW_MS);
-        if (
-          (row.phase === "backfilling" || row.phase === "recovering") &&
-          row.backfill_enumerated &&
-          row.backfill_done < row.backfill_total
-        ) {
-          deadlines.push((row.backfill_progress_at ?? Date.now()) + BACKFILL_WATCHDOG_MS + 1000);
-        }
+      }
+      if (
+        (row.phase === "backfilling" || row.phase === "recovering") &&
+        row.backfill_enumerated &&
+        row.backfill_done < row.backfill_total
+      ) {
+        deadlines.push((row.backfill_progress_at ?? Date.now()) + BACKFILL_WATCHDOG_MS + 1000);
       }
       if (row.cursor)
         deadlines.push((row.last_sync_at ?? Date.now()) + (this.#pushLive(row) ? SAFETY_POLL_MS : POLL_MS));

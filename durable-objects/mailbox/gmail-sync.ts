@@ -10,15 +10,17 @@ import * as schema from "../../worker/db/schema";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
 import { decodeRaw, GMAIL_EXCLUDED_LABELS, GmailClient, type GmailFailure } from "../../worker/providers/gmail";
+import { removeMailboxCopies } from "../../worker/sync/purge";
+import { clearRemoved } from "../../worker/sync/removed-copies";
 import { storeMessage } from "../../worker/sync/store-message";
 import { enqueueBackfill } from "./backfill-queue";
+import type { ListingReconciler } from "./listing-reconciler";
+import { notStoredYet } from "./stored-ids";
 import type { GrantKeeper } from "./grant-keeper";
 import type { SyncStateStore } from "./sync-state";
 
 /** Above this many new ids, live sync hands the work to the backfill queue instead of doing it inline. */
 const INLINE_LIMIT = 20;
-/** How far before the last good sync a recovery looks again, to cover clock skew and late arrivals. */
-const RECOVERY_MARGIN_MS = 60 * 60 * 1000;
 
 export interface SyncIdentity {
   accountId: string;
@@ -33,6 +35,7 @@ export class GmailSync {
     private readonly state: SyncStateStore,
     private readonly grants: GrantKeeper,
     private readonly identity: () => SyncIdentity | null,
+    private readonly reconciler: ListingReconciler,
   ) {}
 
   async #client(): Promise<GmailClient | null> {
@@ -41,18 +44,21 @@ export class GmailSync {
     return new GmailClient(readProviderConfig(this.env).google.gmailApiBase, lease.accessToken);
   }
 
-  /** Starts a backfill of the last `windowDays` (null = everything), baseline first. */
-  async begin(windowDays: number | null, since?: number): Promise<StepResult> {
+  /**
+   * Lists the last `windowDays` (null = everything), baseline first: a first backfill, or a recovery
+   * after the history id expired. Listing ids is cheap; only what is not stored yet is fetched, and
+   * what the mailbox no longer has is found by the reconciliation that follows.
+   */
+  async begin(windowDays: number | null, phase: "backfilling" | "recovering" = "backfilling"): Promise<StepResult> {
     const gmail = await this.#client();
     if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
     const profile = await gmail.getProfile();
     if (!profile.ok) return { ok: false, failure: profile };
-    const after = since ?? (windowDays === null ? null : Date.now() - windowDays * 86_400_000);
     this.state.update({
-      phase: since === undefined ? "backfilling" : "recovering",
+      phase,
       cursor: profile.value.historyId,
       window_days: windowDays,
-      backfill_after: after,
+      backfill_after: windowDays === null ? null : Date.now() - windowDays * 86_400_000,
       backfill_page_token: null,
       backfill_enumerated: 0,
       backfill_total: 0,
@@ -60,10 +66,29 @@ export class GmailSync {
       backfill_started_at: Date.now(),
       last_error: null,
     });
+    this.reconciler.start();
     return { ok: true, more: true };
   }
 
-  /** Enumerates one page of ids and queues them. */
+  /**
+   * Lists the (widened) window again from the current cursor, which stays valid: history keeps
+   * covering what changes meanwhile, and the listing adds what the wider window takes in.
+   */
+  relist(): void {
+    const row = this.state.ensure();
+    this.state.update({
+      phase: "backfilling",
+      backfill_after: row.window_days === null ? null : Date.now() - row.window_days * 86_400_000,
+      backfill_page_token: null,
+      backfill_enumerated: 0,
+      backfill_total: 0,
+      backfill_done: 0,
+      backfill_started_at: Date.now(),
+    });
+    this.reconciler.start();
+  }
+
+  /** Enumerates one page of ids and queues the ones not stored yet. */
   async enumerateStep(): Promise<StepResult> {
     const row = this.state.ensure();
     const who = this.identity();
@@ -79,14 +104,46 @@ export class GmailSync {
     });
     if (!page.ok) return { ok: false, failure: page };
     const ids = (page.value.messages ?? []).map((m) => m.id);
-    await this.#enqueue(who, ids);
+    this.reconciler.record(ids);
+    await clearRemoved(this.env.DB, who, ids);
+    const missing = await notStoredYet(this.env.DB, who, ids);
+    await this.#enqueue(who, missing);
     const done = !page.value.nextPageToken;
     this.state.update({
       backfill_page_token: page.value.nextPageToken ?? null,
-      backfill_total: row.backfill_total + ids.length,
+      backfill_total: row.backfill_total + missing.length,
       backfill_enumerated: done ? 1 : 0,
     });
     return { ok: true, more: !done };
+  }
+
+  /** After a complete listing: stored copies it did not see, and that Gmail confirms are gone, go. */
+  async reconcile(): Promise<StepResult> {
+    const who = this.identity();
+    if (!who || !this.reconciler.pending()) return { ok: true, more: false };
+    const gmail = await this.#client();
+    if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
+    const gone: string[] = [];
+    for (const id of await this.reconciler.candidates(this.env.DB, who)) {
+      const m = await gmail.getLabels(id);
+      if (!m.ok) {
+        if (m.kind === "not_found") gone.push(id);
+        else return { ok: false, failure: m };
+      } else if ((m.value.labelIds ?? []).some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) {
+        gone.push(id);
+      }
+    }
+    if (gone.length > 0) {
+      await removeMailboxCopies(
+        drizzle(this.env.DB, { schema }),
+        this.env.RAW_MAIL,
+        who.accountId,
+        who.mailboxId,
+        gone,
+      );
+    }
+    this.reconciler.finish();
+    return { ok: true, more: false };
   }
 
   #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {
@@ -103,28 +160,42 @@ export class GmailSync {
     if (!who || !row.cursor) return { ok: true, more: false };
     const gmail = await this.#client();
     if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
-    const added = new Set<string>();
+    // The last change of each message wins: a message trashed and restored in one gap stays.
+    const fate = new Map<string, "add" | "remove">();
+    const isExcluded = (labels: readonly string[] | undefined) =>
+      (labels ?? []).some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l));
     let pageToken: string | undefined;
     let newest = row.cursor;
     do {
       const page = await gmail.history({ startHistoryId: row.cursor, ...(pageToken ? { pageToken } : {}) });
       if (!page.ok) {
-        if (page.kind === "history_expired") return this.#recover(row.last_sync_at);
+        if (page.kind === "history_expired") return this.#recover();
         return { ok: false, failure: page };
       }
       for (const h of page.value.history ?? []) {
-        for (const a of h.messagesAdded ?? []) {
-          const labels = a.message.labelIds ?? [];
-          if (!labels.some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) added.add(a.message.id);
-        }
-        // A message moved out of spam or trash becomes part of the mailbox.
-        for (const r of h.labelsRemoved ?? []) added.add(r.message.id);
+        for (const a of h.messagesAdded ?? []) if (!isExcluded(a.message.labelIds)) fate.set(a.message.id, "add");
+        // Moved into spam or trash: no longer part of the mailbox. Moved out of them: part of it again.
+        for (const a of h.labelsAdded ?? []) if (isExcluded(a.labelIds)) fate.set(a.message.id, "remove");
+        for (const r of h.labelsRemoved ?? [])
+          if (isExcluded(r.labelIds) && !isExcluded(r.message.labelIds)) fate.set(r.message.id, "add");
+        for (const d of h.messagesDeleted ?? []) fate.set(d.message.id, "remove");
       }
       newest = page.value.historyId;
       pageToken = page.value.nextPageToken;
     } while (pageToken);
 
-    const ids = [...added];
+    const gone = [...fate].filter(([, f]) => f === "remove").map(([id]) => id);
+    if (gone.length > 0) {
+      await removeMailboxCopies(
+        drizzle(this.env.DB, { schema }),
+        this.env.RAW_MAIL,
+        who.accountId,
+        who.mailboxId,
+        gone,
+      );
+    }
+    const ids = [...fate].filter(([, f]) => f === "add").map(([id]) => id);
+    await clearRemoved(this.env.DB, who, ids);
     if (ids.length > INLINE_LIMIT) {
       await this.#enqueue(who, ids);
       this.state.update({ backfill_total: row.backfill_total + ids.length });
@@ -139,11 +210,10 @@ export class GmailSync {
     return { ok: true, more: false };
   }
 
-  /** The history id expired: take a new baseline, then re-list everything since the last good sync. */
-  async #recover(lastSyncAt: number | null): Promise<StepResult> {
+  /** The history id expired: take a new baseline, then list the window again (see begin). */
+  async #recover(): Promise<StepResult> {
     log.warn("gmail_history_expired", { mailboxId: this.identity()?.mailboxId });
-    const since = Math.max(0, (lastSyncAt ?? Date.now()) - RECOVERY_MARGIN_MS);
-    return this.begin(this.state.ensure().window_days, since);
+    return this.begin(this.state.ensure().window_days, "recovering");
   }
 
   async watch(topicName: string): Promise<StepResult> {

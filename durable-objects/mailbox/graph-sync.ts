@@ -6,30 +6,31 @@
  * Junk Email and Deleted Items), windowed with `receivedDateTime ge`; the ids a round returns are the
  * backfill set and go to the queue, and the deltaLink it ends with is that folder's cursor. Live sync
  * follows each folder's deltaLink whenever a change notification (or the polling fallback) hints that
- * something changed. An expired delta token restarts that folder's round from its last good sync:
- * nothing is lost, and the idempotent store makes sure nothing is doubled.
+ * something changed. An expired delta token lists every folder again over the window and reconciles
+ * the listing with what is stored: nothing is lost, nothing is doubled, and mail deleted during the
+ * gap goes.
  *
  * One subscription covers every folder of the mailbox. Its clientState is a random secret of which
  * only a hash is kept; notifications are checked against it in constant time.
  */
-import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../../worker/db/schema";
-import { messageSources } from "../../worker/db/schema";
 import { randomToken, sha256Hex } from "../../worker/lib/crypto";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
 import { GraphClient, graphMailboxFor, type GraphFailure } from "../../worker/providers/graph";
+import { removeMailboxCopies } from "../../worker/sync/purge";
+import { clearRemoved } from "../../worker/sync/removed-copies";
 import { storeMessage } from "../../worker/sync/store-message";
 import type { SyncIdentity } from "./gmail-sync";
 import { enqueueBackfill } from "./backfill-queue";
+import type { ListingReconciler } from "./listing-reconciler";
+import { notStoredYet, storedOnly } from "./stored-ids";
 import type { GrantKeeper } from "./grant-keeper";
 import type { SyncStateStore } from "./sync-state";
 
 /** Above this many new ids in one folder, live sync hands the work to the backfill queue. */
 const INLINE_LIMIT = 20;
-/** How far before a folder's last good sync a restarted round looks again (clock skew, late arrivals). */
-const RECOVERY_MARGIN_MS = 60 * 60 * 1000;
 /** Pages per delta round before giving up on a link that never ends. */
 const MAX_DELTA_PAGES = 1_000;
 /**
@@ -64,7 +65,15 @@ interface FolderRow {
   next_link: string | null;
   round_after: number | null;
   synced_at: number | null;
+  /** Messages the current delta round has returned so far. */
+  round_count: number;
+  /** The round reached the filtered-delta cap: the folder is being listed in full. */
+  listing: number;
+  list_link: string | null;
 }
+
+/** Folders with backfill work left: a delta round to finish, or a capped round's full listing. */
+const UNFINISHED = `excluded = 0 AND (delta_link IS NULL OR listing = 1)`;
 
 interface SubscriptionRow {
   subscription_id: string | null;
@@ -135,6 +144,7 @@ export class GraphSync {
     private readonly grants: GrantKeeper,
     private readonly permits: GraphPermits,
     private readonly identity: () => SyncIdentity | null,
+    private readonly reconciler: ListingReconciler,
   ) {}
 
   async #client(): Promise<GraphClient | null> {
@@ -185,6 +195,7 @@ export class GraphSync {
       backfill_started_at: now,
       last_error: null,
     });
+    this.reconciler.start();
     return { ok: true, more: true };
   }
 
@@ -193,13 +204,14 @@ export class GraphSync {
     const row = this.state.ensure();
     const who = this.identity();
     if (!who || row.backfill_enumerated) return { ok: true, more: false };
-    const folder = this.#folders(`excluded = 0 AND delta_link IS NULL`)[0];
+    const folder = this.#folders(UNFINISHED)[0];
     if (!folder) {
       this.state.update({ backfill_enumerated: 1 });
       return { ok: true, more: false };
     }
     const graph = await this.#client();
     if (!graph) return { ok: false, failure: { kind: "no_grant" } };
+    if (folder.delta_link) return this.#listStep(graph, who, folder);
     const page = folder.next_link
       ? await graph.followDelta(folder.next_link)
       : await graph.startDelta(folder.id, folder.round_after);
@@ -216,19 +228,58 @@ export class GraphSync {
       }
       return { ok: false, failure: page };
     }
-    await this.#enqueue(who, page.value.present);
+    this.reconciler.record(page.value.present);
+    await clearRemoved(this.env.DB, who, page.value.present);
+    const missing = await notStoredYet(this.env.DB, who, page.value.present);
+    await this.#enqueue(who, missing);
+    const count = folder.round_count + page.value.present.length;
+    // A date-filtered round that reached Graph's cap may have left older messages out.
+    const capped =
+      page.value.deltaLink !== null &&
+      folder.round_after !== null &&
+      count >= readProviderConfig(this.env).microsoft.filteredDeltaCap;
     this.sql.exec(
-      `UPDATE graph_folders SET next_link = ?, delta_link = ?, synced_at = COALESCE(?, synced_at) WHERE id = ?`,
+      `UPDATE graph_folders SET next_link = ?, delta_link = ?, synced_at = COALESCE(?, synced_at), round_count = ?,
+         listing = ?, list_link = NULL WHERE id = ?`,
       page.value.nextLink,
       page.value.deltaLink,
       page.value.deltaLink ? Date.now() : null,
+      count,
+      capped ? 1 : 0,
       folder.id,
     );
-    const remaining = this.#folders(`excluded = 0 AND delta_link IS NULL`).length;
-    this.state.update({
-      backfill_total: row.backfill_total + page.value.present.length,
-      backfill_enumerated: remaining === 0 ? 1 : 0,
-    });
+    if (capped) log.info("graph_delta_capped", { mailboxId: who.mailboxId, folder: folder.label, count });
+    return this.#progress(row.backfill_total + missing.length);
+  }
+
+  /** One page of a capped folder's full listing over the window. */
+  async #listStep(graph: GraphClient, who: SyncIdentity, folder: FolderRow): Promise<GraphStepResult> {
+    const page = await graph.listFolderIds(
+      folder.list_link ? { link: folder.list_link } : { folderId: folder.id, receivedSince: folder.round_after },
+    );
+    if (!page.ok) {
+      if (page.kind === "not_found") {
+        this.sql.exec(`DELETE FROM graph_folders WHERE id = ?`, folder.id);
+        return this.#progress(this.state.ensure().backfill_total);
+      }
+      return { ok: false, failure: page };
+    }
+    const fresh = this.reconciler.firstSeen(page.value.ids);
+    await clearRemoved(this.env.DB, who, fresh);
+    const missing = await notStoredYet(this.env.DB, who, fresh);
+    await this.#enqueue(who, missing);
+    this.sql.exec(
+      `UPDATE graph_folders SET list_link = ?, listing = ? WHERE id = ?`,
+      page.value.nextLink,
+      page.value.nextLink ? 1 : 0,
+      folder.id,
+    );
+    return this.#progress(this.state.ensure().backfill_total + missing.length);
+  }
+
+  #progress(total: number): GraphStepResult {
+    const remaining = this.#folders(UNFINISHED).length;
+    this.state.update({ backfill_total: total, backfill_enumerated: remaining === 0 ? 1 : 0 });
     return { ok: true, more: remaining > 0 };
   }
 
@@ -252,17 +303,25 @@ export class GraphSync {
     const map = this.folderMap();
     for (const folder of folders) {
       const seen = new Set<string>();
+      const gone = new Set<string>();
       let link = folder.delta_link!;
       let next: string | null = null;
       for (let pages = 0; pages < MAX_DELTA_PAGES; pages++) {
         const page = await graph.followDelta(link);
         if (!page.ok) {
           if (page.kind !== "delta_expired") return { ok: false, failure: page };
-          this.#restartFolder(folder);
+          this.relistAll("delta_expired", folder.label);
           restarted = true;
           break;
         }
-        for (const id of page.value.present) seen.add(id);
+        for (const id of page.value.present) {
+          seen.add(id);
+          gone.delete(id);
+        }
+        for (const id of page.value.removed) {
+          gone.add(id);
+          seen.delete(id);
+        }
         // Keep following nextLink even when a page is empty: only a deltaLink ends the round.
         if (page.value.nextLink) link = page.value.nextLink;
         else {
@@ -270,8 +329,12 @@ export class GraphSync {
           break;
         }
       }
+      if (restarted) break;
       if (!next) continue;
-      const fresh = await this.#unknown(who, [...seen]);
+      const removed = await this.#verifyAndRemove(graph, who, await storedOnly(this.env.DB, who, [...gone]), map);
+      if (!removed.ok) return removed;
+      await clearRemoved(this.env.DB, who, [...seen]);
+      const fresh = await notStoredYet(this.env.DB, who, [...seen]);
       if (fresh.length > INLINE_LIMIT) {
         await this.#enqueue(who, fresh);
         this.state.update({ backfill_total: this.state.ensure().backfill_total + fresh.length });
@@ -333,15 +396,39 @@ export class GraphSync {
     return { ok: true, more: added > 0 };
   }
 
-  /** The folder's delta token expired: run its round again from just before its last good sync. */
-  #restartFolder(folder: FolderRow): void {
-    log.warn("graph_delta_expired", { mailboxId: this.identity()?.mailboxId, folder: folder.label });
-    const base = folder.synced_at ?? this.state.ensure().backfill_after ?? Date.now();
+  /**
+   * Lists every folder again over the window (ids only; what is stored is not fetched again) and
+   * reconciles the listing with what is stored. After a delta token expired (its deletions during the
+   * gap are lost with it, and mail may have moved between folders), or when a backfill stalled
+   * because queue messages went missing.
+   */
+  relistAll(reason: "delta_expired" | "backfill_stalled" | "window_widened", folder?: string): void {
+    log.warn("graph_relist", { mailboxId: this.identity()?.mailboxId, reason, folder });
+    const windowDays = this.state.ensure().window_days;
     this.sql.exec(
-      `UPDATE graph_folders SET delta_link = NULL, next_link = NULL, round_after = ? WHERE id = ?`,
-      Math.max(0, base - RECOVERY_MARGIN_MS),
-      folder.id,
+      `UPDATE graph_folders SET delta_link = NULL, next_link = NULL, round_after = ?, round_count = 0, listing = 0,
+         list_link = NULL WHERE excluded = 0`,
+      windowDays === null ? null : Date.now() - windowDays * 86_400_000,
     );
+    this.state.update({ backfill_total: 0, backfill_done: 0, backfill_started_at: Date.now() });
+    this.reconciler.start();
+  }
+
+  /** After a complete listing: stored copies it did not see, and that Graph confirms are gone, go. */
+  async reconcile(): Promise<GraphStepResult> {
+    const who = this.identity();
+    if (!who || !this.reconciler.pending()) return { ok: true, more: false };
+    const graph = await this.#client();
+    if (!graph) return { ok: false, failure: { kind: "no_grant" } };
+    const removed = await this.#verifyAndRemove(
+      graph,
+      who,
+      await this.reconciler.candidates(this.env.DB, who),
+      this.folderMap(),
+    );
+    if (!removed.ok) return removed;
+    this.reconciler.finish();
+    return { ok: true, more: false };
   }
 
   /** Every known folder: which ones sync skips, and the label each copy gets. */
@@ -493,26 +580,38 @@ export class GraphSync {
     return null;
   }
 
-  /** The ids not stored for this mailbox yet (the store would skip them anyway; this spares the fetch). */
-  async #unknown(who: SyncIdentity, ids: string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const db = drizzle(this.env.DB, { schema });
-    const known = new Set<string>();
-    for (let i = 0; i < ids.length; i += 90) {
-      const rows = await db
-        .select({ id: messageSources.providerMessageId })
-        .from(messageSources)
-        .where(
-          and(
-            eq(messageSources.accountId, who.accountId),
-            eq(messageSources.mailboxId, who.mailboxId),
-            inArray(messageSources.providerMessageId, ids.slice(i, i + 90)),
-          ),
-        )
-        .all();
-      for (const r of rows) known.add(r.id);
+  /**
+   * Stored copies that may have left the mailbox. A move to another synced folder keeps the message
+   * (immutable ids survive moves); deleted, or moved to Junk Email or Deleted Items, it leaves the inbox.
+   */
+  async #verifyAndRemove(
+    graph: GraphClient,
+    who: SyncIdentity,
+    ids: string[],
+    folders: GraphFolderMap,
+  ): Promise<GraphStepResult> {
+    const leave: string[] = [];
+    for (const id of ids) {
+      const meta = await graph.getMessageMeta(id);
+      if (!meta.ok) {
+        if (meta.kind === "not_found") leave.push(id);
+        else return { ok: false, failure: meta };
+        continue;
+      }
+      const folder = meta.value.parentFolderId ? folders[meta.value.parentFolderId] : undefined;
+      // A folder made since the last folder check is synced too; it is not known here yet.
+      if (folder?.excluded) leave.push(id);
     }
-    return ids.filter((id) => !known.has(id));
+    if (leave.length > 0) {
+      await removeMailboxCopies(
+        drizzle(this.env.DB, { schema }),
+        this.env.RAW_MAIL,
+        who.accountId,
+        who.mailboxId,
+        leave,
+      );
+    }
+    return { ok: true, more: false };
   }
 
   #enqueue(who: SyncIdentity, ids: string[]): Promise<void> {

@@ -67,6 +67,13 @@ export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
    )`,
   // When the backfill last moved, for the watchdog that restarts a stalled one.
   `ALTER TABLE sync_state ADD COLUMN backfill_progress_at INTEGER`,
+  // A full listing under way records what it sees; copies it never saw are checked for removal.
+  `ALTER TABLE sync_state ADD COLUMN reconcile_since INTEGER`,
+  `CREATE TABLE listed_ids (id TEXT PRIMARY KEY)`,
+  // A date-filtered delta round stops at Graph's cap: a folder that reaches it is listed in full too.
+  `ALTER TABLE graph_folders ADD COLUMN round_count INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE graph_folders ADD COLUMN listing INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE graph_folders ADD COLUMN list_link TEXT`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

@@ -35,6 +35,8 @@ export interface DeliverInput extends Partial<ComposeFields> {
   to: string | string[];
   /** Raw RFC 5322 message, base64 (or a Buffer in-process); overrides the composed fields. */
   raw?: string | Buffer;
+  /** When the mailbox received it (ms since the epoch); now by default. Older mail tests backfill windows. */
+  receivedAt?: number;
 }
 
 export class AdminError extends Error {
@@ -90,7 +92,7 @@ export class Controls {
     if (input.raw !== undefined) {
       raw = Buffer.isBuffer(input.raw) ? input.raw : Buffer.from(input.raw, "base64");
     } else {
-      const now = this.ctx.clock.now();
+      const now = input.receivedAt ?? this.ctx.clock.now();
       const target = this.ctx.directory.resolveRecipient(to[0]!)[0];
       const tip =
         input.replyToThread && target ? findThreadTip(this.ctx.mailboxes, target, input.replyToThread) : undefined;
@@ -112,7 +114,7 @@ export class Controls {
         tip,
       );
     }
-    return this.ctx.postOffice.deliver(raw);
+    return this.ctx.postOffice.deliver(raw, input.receivedAt !== undefined ? { receivedAt: input.receivedAt } : {});
   }
 
   outbox(): Array<{ at: number; from: string; to: string[]; via: string; raw: string }> {
@@ -261,6 +263,15 @@ export class Controls {
     mailbox.expireHistory();
     this.ctx.mailboxes.events.emit("changed");
     return mailbox.state.historyFloor;
+  }
+
+  /** The owner deletes a message for good in their own mail client (history messageDeleted). */
+  deleteGmailMessage(account: string, id: string): boolean {
+    const mailbox = this.ctx.mailboxes.gmail(this.#account("google", account));
+    if (!mailbox) throw new AdminError(404, `no mailbox ${account}`);
+    const deleted = mailbox.delete(id, this.ctx.clock.now());
+    if (deleted) this.ctx.mailboxes.events.emit("changed");
+    return deleted;
   }
 
   lapseGmailWatch(account: string): boolean {

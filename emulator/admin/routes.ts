@@ -24,6 +24,7 @@ const schemas = {
     html: z.string().optional(),
     raw: z.string().optional(),
     replyToThread: z.string().optional(),
+    receivedAt: z.number().int().positive().optional(),
   }),
   advance: z.object({ ms: z.number().nonnegative() }),
   autoConsent: z.object({ account: z.string(), scopes: z.array(z.string()).optional(), deny: z.boolean().optional() }),
@@ -138,6 +139,10 @@ export function adminRoutes(controls: Controls, info: () => Record<string, unkno
   app.post("/gmail/expire-history", async (c) =>
     c.json({ historyFloor: controls.expireGmailHistory((await body(c, account)).account) }),
   );
+  app.post("/gmail/delete-message", async (c) => {
+    const b = await body(c, account.extend({ id: z.string().min(1) }));
+    return c.json({ deleted: controls.deleteGmailMessage(b.account, b.id) });
+  });
   app.post("/gmail/lapse-watch", async (c) =>
     c.json({ lapsed: controls.lapseGmailWatch((await body(c, account)).account) }),
   );

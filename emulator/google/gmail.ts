@@ -34,6 +34,9 @@ const METHOD_SCOPES: Record<string, string[]> = {
   "gmail.users.watch": READ,
   "gmail.users.stop": READ,
   "gmail.users.messages.modify": [GMAIL_FULL, GMAIL.modify],
+  "gmail.users.messages.trash": [GMAIL_FULL, GMAIL.modify],
+  "gmail.users.messages.untrash": [GMAIL_FULL, GMAIL.modify],
+  "gmail.users.messages.delete": [GMAIL_FULL],
   "gmail.users.messages.send": [GMAIL_FULL, GMAIL.compose, GMAIL.modify, GMAIL.send],
   "gmail.users.messages.attachments.get": [GMAIL_FULL, GMAIL.modify, GMAIL.readonly],
 };
@@ -299,6 +302,25 @@ export function gmailRoutes(ctx: EmulatorContext): Hono<GmailEnv> {
     const m = mailbox.modify(c.req.param("id"), add, remove, clock.now());
     if (!m) return gmailErrors.notFound(c);
     return c.json({ id: m.id, threadId: m.threadId, labelIds: [...m.labelIds] });
+  });
+
+  // Trash and untrash are label changes (history labelAdded/labelRemoved); delete is immediate and
+  // permanent (history messageDeleted), and needs the full-access scope.
+  for (const action of ["trash", "untrash"] as const) {
+    users.post(`/messages/:id/${action}`, guard(`gmail.users.messages.${action}`), (c) => {
+      const id = c.req.param("id");
+      const m =
+        action === "trash"
+          ? c.get("mailbox").modify(id, ["TRASH"], [], clock.now())
+          : c.get("mailbox").modify(id, [], ["TRASH"], clock.now());
+      if (!m) return gmailErrors.notFound(c);
+      return c.json(render(c, m, "minimal"));
+    });
+  }
+
+  users.delete("/messages/:id", guard("gmail.users.messages.delete"), (c) => {
+    if (!c.get("mailbox").delete(c.req.param("id"), clock.now())) return gmailErrors.notFound(c);
+    return c.body(null, 204);
   });
 
   users.get("/threads", guard("gmail.users.threads.list"), (c) => {

@@ -42,7 +42,10 @@ export class PostOffice {
     this.#clock = clock;
   }
 
-  deliver(raw: Buffer, opts: { recipients?: string[]; via?: string; skip?: string } = {}): DeliveryResult {
+  deliver(
+    raw: Buffer,
+    opts: { recipients?: string[]; via?: string; skip?: string; receivedAt?: number } = {},
+  ): DeliveryResult {
     const parsed = parseMessage(raw);
     const rcpts = [...new Set((opts.recipients ?? recipientsOf(parsed)).map((r) => r.toLowerCase()))];
     const now = this.#clock.now();
@@ -62,12 +65,12 @@ export class PostOffice {
         const copy = withHeaders(visible, [["Delivered-To", target]]);
         const gmail = this.#mailboxes.gmail(target);
         if (gmail) {
-          const m = gmail.insert(copy, { labelIds: RECEIVED_LABELS, internalDate: now, now });
+          const m = gmail.insert(copy, { labelIds: RECEIVED_LABELS, internalDate: opts.receivedAt ?? now, now });
           deliveries.push({ address: target, provider: "google", id: m.id, threadId: m.threadId });
         }
         const graph = this.#mailboxes.graph(target);
         if (graph) {
-          const m = graph.insert(copy, { folder: "inbox", receivedAt: now, now });
+          const m = graph.insert(copy, { folder: "inbox", receivedAt: opts.receivedAt ?? now, now });
           deliveries.push({ address: target, provider: "microsoft", id: m.immutableId, threadId: m.conversationId });
         }
       }

@@ -119,15 +119,18 @@ describe("reading and answering mail in a real browser", () => {
     const inboxes = admin.getByRole("navigation", { name: "Inboxes" });
     const salesLink = await visible(inboxes.getByRole("link", { name: /sales@demo\.test/ }));
     expect(await salesLink.textContent()).toBe("sales@demo.testShared");
-    // The first inbox is shown without choosing it.
-    expect(await salesLink.getAttribute("aria-current")).toBe("page");
+    // Every inbox at once is the first view, without choosing anything.
+    const allLink = inboxes.getByRole("link", { name: "All inboxes" });
+    expect(await allLink.getAttribute("aria-current")).toBe("page");
 
-    const list = admin.getByRole("list", { name: "Conversations in sales@demo.test" });
-    const row = list.getByRole("link").filter({ hasText: "Pricing question" });
-    await waitForThread(admin, row);
-    const rowText = (await row.textContent()) ?? "";
+    const allList = admin.getByRole("list", { name: "Conversations in All inboxes" });
+    const allRow = allList.getByRole("link").filter({ hasText: "Pricing question" });
+    await waitForThread(admin, allRow);
+    const rowText = (await allRow.textContent()) ?? "";
     expect(rowText).toContain("Ana");
     expect(rowText).toContain("Hello");
+    expect(rowText).toContain("Unread");
+    expect(rowText).toContain("sales@demo.test");
     expect(rowText).toMatch(/just now|minutes? ago/);
     await noSideScroll(admin);
     await screenshot(admin, "inbox-desktop");
@@ -135,7 +138,12 @@ describe("reading and answering mail in a real browser", () => {
     // Choosing the inbox puts it in the address, so a reload keeps it.
     await salesLink.click();
     await admin.waitForURL((url) => url.pathname.startsWith("/inbox/"));
+    expect(await salesLink.getAttribute("aria-current")).toBe("page");
     const inboxUrl = admin.url();
+    const row = admin
+      .getByRole("list", { name: "Conversations in sales@demo.test" })
+      .getByRole("link")
+      .filter({ hasText: "Pricing question" });
     await visible(row);
 
     await row.click();
@@ -143,7 +151,7 @@ describe("reading and answering mail in a real browser", () => {
     await visible(heading(admin, "Pricing question"));
     expect(await admin.title()).toBe("Pricing question · Postroom");
     await visible(admin.getByRole("status").filter({ hasText: "This is a shared email account" }));
-    const messages = admin.getByRole("list", { name: "Messages" }).getByRole("listitem");
+    const messages = admin.getByRole("list", { name: "Messages and notes" }).getByRole("listitem");
     expect(await messages.count()).toBe(1);
     const first = messages.first();
     expect(await first.textContent()).toContain("Ana <ana@example.com>");
@@ -181,17 +189,45 @@ describe("reading and answering mail in a real browser", () => {
     await phone.context().addCookies(await admin.context().cookies());
     await phone.goto(admin.url());
     await visible(heading(phone, "Pricing question"));
-    await visible(phone.getByRole("list", { name: "Messages" }).getByRole("listitem").nth(1));
+    await visible(phone.getByRole("list", { name: "Messages and notes" }).getByRole("listitem").nth(1));
     // After our own reply, a follow-up goes to the customer again, not to our own address.
     expect(await phone.getByLabel("To", { exact: true }).inputValue()).toBe("ana@example.com");
     await noSideScroll(phone);
     await screenshot(phone, "thread-phone");
 
-    // Back in the inbox the conversation now counts two messages.
+    // The team's side: a note, an assignee, a tag, then closing it.
+    await admin.getByLabel(/Internal note/).fill("Quoted the list price; check the discount tomorrow.");
+    await admin.getByRole("button", { name: "Add note" }).click();
+    await visible(admin.getByRole("article", { name: /Internal note by/ }));
+    expect(await messages.count()).toBe(3);
+    await admin.getByLabel("Assignee").selectOption({ index: 1 });
+    await visible(admin.getByText(/^Assigned to /));
+    await admin.getByLabel("Tags").fill("pricing, VIP");
+    await admin.getByRole("button", { name: "Save tags" }).click();
+    await visible(admin.getByText("Tags saved."));
+    await screenshot(admin, "thread-collaboration");
+    await admin.getByRole("button", { name: "Close", exact: true }).click();
+    await visible(admin.getByRole("button", { name: "Reopen" }));
+
+    // Back in the inbox: closed conversations leave the default (open) list; the Closed filter shows it.
     await admin.getByRole("link", { name: "← sales@demo.test" }).click();
     await admin.waitForURL(inboxUrl);
+    await visible(
+      admin.getByText("No conversation matches these filters.").or(admin.getByText(/No open conversations/)),
+    );
+    await admin.getByLabel("Status").selectOption("closed");
     await visible(row);
-    expect(await row.textContent()).toContain("2 messages");
+    const closedText = (await row.textContent()) ?? "";
+    expect(closedText).toContain("2 messages");
+    expect(closedText).toContain("Closed");
+    expect(closedText).toContain("pricing");
+    expect(closedText).toContain("vip");
+    // Search finds it by a word of the reply.
+    await admin.getByLabel("Status").selectOption("");
+    await admin.getByRole("searchbox", { name: "Search conversations" }).fill("euros");
+    await admin.getByRole("searchbox", { name: "Search conversations" }).press("Enter");
+    await visible(row);
+    await screenshot(admin, "inbox-filtered");
 
     expect(problems).toEqual([]);
   });

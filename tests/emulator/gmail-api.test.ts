@@ -438,6 +438,47 @@ describe("users.messages.modify and threads.list", () => {
   });
 });
 
+describe("users.messages.trash, untrash and delete", () => {
+  it("should move a message to the trash and back, recorded as label history", async () => {
+    const start = (await gmail.get<{ historyId: string }>("/profile")).body.historyId;
+    const id = emulator.deliver({ to: SALES, from: "t@example.com", subject: "Trash me", text: "t" }).deliveries[0]!.id;
+    const trashed = await gmail.send<{ id: string; labelIds: string[] }>("POST", `/messages/${id}/trash`);
+    expect(trashed.status).toBe(200);
+    schema("gmail.users.messages.trash", trashed.body);
+    expect(trashed.body.labelIds).toContain("TRASH");
+    const listed = await gmail.get<{ messages?: Array<{ id: string }> }>("/messages?q=subject:%22Trash%20me%22");
+    expect((listed.body.messages ?? []).map((m) => m.id)).not.toContain(id);
+    const back = await gmail.send<{ labelIds: string[] }>("POST", `/messages/${id}/untrash`);
+    schema("gmail.users.messages.untrash", back.body);
+    expect(back.body.labelIds).not.toContain("TRASH");
+    const history = await gmail.get<{
+      history: Array<{ labelsAdded?: Array<{ labelIds: string[] }>; labelsRemoved?: Array<{ labelIds: string[] }> }>;
+    }>(`/history?startHistoryId=${start}`);
+    expect(history.body.history.flatMap((h) => h.labelsAdded ?? []).flatMap((a) => a.labelIds)).toContain("TRASH");
+    expect(history.body.history.flatMap((h) => h.labelsRemoved ?? []).flatMap((a) => a.labelIds)).toContain("TRASH");
+    expect((await gmail.send("POST", "/messages/ffffffffffffffff/trash")).status).toBe(404);
+  });
+
+  it("should delete permanently only with the full-access scope, recorded as messagesDeleted", async () => {
+    const id = emulator.deliver({ to: SALES, from: "d@example.com", subject: "Delete me", text: "d" }).deliveries[0]!
+      .id;
+    expect((await gmail.send("DELETE", `/messages/${id}`)).status).toBe(403);
+    const full = await gmailClient(emulator, SALES, ["https://mail.google.com/"]);
+    const start = (await full.get<{ historyId: string }>("/profile")).body.historyId;
+    const res = await fetch(`${emulator.url}/gmail/v1/users/me/messages/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${full.token}` },
+    });
+    expect(res.status).toBe(204);
+    expect((await full.get(`/messages/${id}`)).status).toBe(404);
+    const history = await full.get<{ history: Array<{ messagesDeleted?: Array<{ message: { id: string } }> }> }>(
+      `/history?startHistoryId=${start}`,
+    );
+    shape("users.history.list", history.body);
+    expect(history.body.history.flatMap((h) => h.messagesDeleted ?? []).map((d) => d.message.id)).toEqual([id]);
+  });
+});
+
 describe("batch", () => {
   it("should answer a multipart/mixed batch in order with per-part statuses", async () => {
     const ids = (await gmail.get<{ messages: Array<{ id: string }> }>("/messages?maxResults=2")).body.messages.map(

@@ -87,8 +87,12 @@ export async function inviteToConnect(
   owner: Actor,
   address: string,
   kind: "shared" | "personal" = "shared",
+  windowDays?: number,
 ): Promise<string> {
-  const r = await call("/api/connections/invites", { cookie: owner.cookie, body: { email: address, kind } });
+  const r = await call("/api/connections/invites", {
+    cookie: owner.cookie,
+    body: { email: address, kind, ...(windowDays === undefined ? {} : { windowDays }) },
+  });
   if (r.status !== 201) throw new Error(`connect invite answered ${r.status}: ${r.text}`);
   return latestToken(address, "/connect");
 }

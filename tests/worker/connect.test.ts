@@ -128,6 +128,27 @@ describe("connect a Gmail mailbox", () => {
     }
   });
 
+  it("imports the history window the admin chose; an unknown window is refused", async () => {
+    const owner = await signUp();
+    const bad = await call("/api/connections/invites", {
+      cookie: owner.cookie,
+      body: { email: "maria@demo.test", kind: "personal", windowDays: 14 },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details.map((d: { path: string }) => d.path)).toEqual(["windowDays"]);
+    const token = await inviteToConnect(owner, "maria@demo.test", "personal", 7);
+    const r = await finish(await providerRound(token, "google", { account: "maria@demo.test" }));
+    expect(r.outcome).toBe("connected");
+    const list = await call("/api/connections", { cookie: owner.cookie });
+    expect(list.json.connections[0]).toMatchObject({ address: "maria@demo.test", windowDays: 7 });
+    expect(list.json.invites[0]).toMatchObject({ windowDays: 7, status: "used" });
+    await runInDurableObject(env.MAILBOX.getByName(r.inboxId!), async (_i, state) => {
+      const row = state.storage.sql.exec<{ window_days: number | null }>(`SELECT window_days FROM sync_state`).one();
+      expect(row.window_days).toBe(7);
+    });
+    await call(`/api/connections/${r.inboxId}?threads=delete`, { cookie: owner.cookie, method: "DELETE" });
+  });
+
   it("says whether an inbox is shared", async () => {
     const owner = await signUp();
     const r = await connect(owner, "maria@demo.test", "google", { account: "maria@demo.test" }, "personal");

@@ -21,7 +21,7 @@ async function deliver(n: number, prefix: string): Promise<string[]> {
       text: `Body of ${prefix} ${i}`,
     });
     expect(r.status).toBe(201);
-    ids.push((r.json as { messageId: string }).messageId);
+    ids.push((r.json as { deliveries: { id: string }[] }).deliveries[0]!.id);
   }
   return ids;
 }
@@ -42,12 +42,30 @@ async function duplicateRfcIds(accountId: string): Promise<number> {
   return r!.n;
 }
 
+/** The Gmail API as the mailbox's owner would use it from their own client (same grant). */
+async function gmailApi(path: string, init: RequestInit = {}): Promise<Response> {
+  const lease = await env.MAILBOX.getByName(inboxId).leaseAccessToken();
+  if (!lease.ok) throw new Error(`no lease: ${lease.reason}`);
+  return fetch(`${env.GMAIL_API_BASE}/gmail/v1/users/me${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${lease.accessToken}`, "content-type": "application/json" },
+  });
+}
+
 let owner: Actor;
 let inboxId: string;
 let total = 0;
 
 describe("Gmail sync", () => {
   it("backfills the mailbox through the queue, then goes live", { timeout: 60_000 }, async () => {
+    // Older than the default 30-day window: left out until the window is widened (last test).
+    await emulatorAdmin("/deliver", {
+      to: MAILBOX,
+      from: "Archive <archive@example.com>",
+      subject: "Forty-five days old",
+      text: "From before the window",
+      receivedAt: Date.now() - 45 * 86_400_000,
+    });
     total += (await deliver(12, "Backfill")).length;
     owner = await signUp("Sync Co");
     const r = await connect(owner, MAILBOX, "google", { account: MAILBOX });
@@ -125,6 +143,51 @@ describe("Gmail sync", () => {
     );
     expect(await duplicateRfcIds(owner.accountId)).toBe(0);
   });
+
+  it(
+    "mail trashed or deleted in the mailbox leaves the inbox; mail taken out of the trash comes back",
+    { timeout: 60_000 },
+    async () => {
+      const stub = env.MAILBOX.getByName(inboxId);
+      const [trashed, deleted] = await deliver(2, "Short-lived");
+      total += 2;
+      await stub.hint();
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      const rowOf = (id: string) =>
+        env.DB.prepare(
+          `SELECT m.id, m.thread_id, m.raw_key FROM message_sources s JOIN messages m ON m.account_id = s.account_id AND m.id = s.message_id
+           WHERE s.account_id = ? AND s.mailbox_id = ? AND s.provider_message_id = ?`,
+        )
+          .bind(owner.accountId, inboxId, id)
+          .first<{ id: string; thread_id: string; raw_key: string }>();
+      const before = (await rowOf(deleted!))!;
+      expect(await env.RAW_MAIL.head(before.raw_key)).not.toBeNull();
+
+      expect((await gmailApi(`/messages/${trashed}/trash`, { method: "POST" })).status).toBe(200);
+      expect((await emulatorAdmin("/gmail/delete-message", { account: MAILBOX, id: deleted })).status).toBe(200);
+      total -= 2;
+      await stub.hint();
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      expect(await rowOf(trashed!)).toBeNull();
+      // Nothing of the deleted message stays: not its thread, not its raw MIME.
+      const thread = await call(`/api/threads/${before.thread_id}`, { cookie: owner.cookie });
+      expect(thread.status).toBe(404);
+      expect(await env.RAW_MAIL.head(before.raw_key)).toBeNull();
+
+      expect((await gmailApi(`/messages/${trashed}/untrash`, { method: "POST" })).status).toBe(200);
+      total += 1;
+      await stub.hint();
+      await vi.waitFor(async () => expect(await rowOf(trashed!)).not.toBeNull(), { timeout: 15_000, interval: 200 });
+      expect(await storedCount(owner.accountId, inboxId)).toBe(total);
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
 
   it("a member sees the inbox's conversations only once given access to the inbox", async () => {
     const { invite } = await import("../support/accounts");
@@ -393,7 +456,14 @@ describe("convergence under faults (property)", () => {
     | { kind: "expireHistory" }
     | { kind: "burst5xx" }
     | { kind: "expireAccess" }
-    | { kind: "restartDO" };
+    | { kind: "restartDO" }
+    | { kind: "trash"; pick: number }
+    | { kind: "untrash" }
+    | { kind: "delete"; pick: number }
+    | { kind: "redeliver"; pick: number };
+
+  /** Messages the property moved to the trash, for "untrash" to restore. */
+  const inTrash: string[] = [];
 
   async function latestPush(since: number) {
     const r = await fetch(`${env.TEST_PUSH_RELAY_URL}/__relay/pushes?since=${since}`);
@@ -487,6 +557,38 @@ describe("convergence under faults (property)", () => {
       case "expireAccess":
         await emulatorAdmin("/oauth/google/tokens", { account: MAILBOX, fault: "expire-access" });
         break;
+      case "trash":
+      case "delete": {
+        const ids = await providerIds();
+        const id = ids[op.pick % Math.max(1, ids.length)];
+        if (!id) break;
+        if (op.kind === "trash") {
+          if ((await gmailApi(`/messages/${id}/trash`, { method: "POST" })).ok) inTrash.push(id);
+        } else {
+          await emulatorAdmin("/gmail/delete-message", { account: MAILBOX, id });
+        }
+        break;
+      }
+      case "untrash": {
+        const id = inTrash.shift();
+        if (id) await gmailApi(`/messages/${id}/untrash`, { method: "POST" });
+        break;
+      }
+      case "redeliver": {
+        // The queue delivers at least once: a batch can come again, after the mail changed.
+        const ids = [...(await providerIds()), ...inTrash];
+        const start = op.pick % Math.max(1, ids.length);
+        const providerIdsBatch = ids.slice(start, start + 5);
+        if (providerIdsBatch.length > 0) {
+          await env.BACKFILL_QUEUE.send({
+            kind: "backfill.batch",
+            accountId: owner.accountId,
+            mailboxId: inboxId,
+            providerIds: providerIdsBatch,
+          });
+        }
+        break;
+      }
       case "restartDO": {
         const { runInDurableObject } = await import("cloudflare:test");
         // Drops the object's memory (in-flight refresh, quota budget); storage survives, as after an eviction.
@@ -514,6 +616,10 @@ describe("convergence under faults (property)", () => {
       fc.constant({ kind: "burst5xx" as const }),
       fc.constant({ kind: "expireAccess" as const }),
       fc.constant({ kind: "restartDO" as const }),
+      fc.record({ kind: fc.constant("trash" as const), pick: fc.nat() }),
+      fc.constant({ kind: "untrash" as const }),
+      fc.record({ kind: fc.constant("delete" as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("redeliver" as const), pick: fc.nat() }),
     );
     const runs = Number(env.TEST_CHAOS_RUNS);
     let seen = { seq: Math.max(0, ...(await latestPush(0)).map((p) => p.seq)) };
@@ -537,5 +643,43 @@ describe("convergence under faults (property)", () => {
       { numRuns: Number.isFinite(runs) && runs > 0 ? runs : 3, seed: 42, endOnFailure: true },
     );
     seen = { seq: 0 };
+  });
+});
+
+describe("the history window", () => {
+  it("is 30 days by default; widening it imports the older mail, nothing twice", { timeout: 120_000 }, async () => {
+    const list = await call("/api/connections", { cookie: owner.cookie });
+    const conn = list.json.connections.find((c: { id: string }) => c.id === inboxId);
+    expect(conn.windowDays).toBe(30);
+    const old = () =>
+      env.DB.prepare(`SELECT count(*) AS n FROM messages WHERE account_id = ? AND subject = 'Forty-five days old'`)
+        .bind(owner.accountId)
+        .first<{ n: number }>();
+    expect((await old())!.n).toBe(0);
+    const before = await storedCount(owner.accountId, inboxId);
+
+    expect(
+      (await call(`/api/connections/${inboxId}`, { cookie: owner.cookie, method: "PATCH", body: { windowDays: 45 } }))
+        .status,
+    ).toBe(400);
+    const r = await call(`/api/connections/${inboxId}`, {
+      cookie: owner.cookie,
+      method: "PATCH",
+      body: { windowDays: 90 },
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.connection.windowDays).toBe(90);
+    const stub = env.MAILBOX.getByName(inboxId);
+    await vi.waitFor(
+      async () => {
+        expect((await old())!.n).toBe(1);
+        expect((await stub.syncStatus()).phase).toBe("live");
+      },
+      { timeout: 90_000, interval: 250 },
+    );
+    expect(await storedCount(owner.accountId, inboxId)).toBe(before + 1);
+    expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    const audit = await call("/api/audit?action=connection.window_changed", { cookie: owner.cookie });
+    expect(audit.json.events[0]).toMatchObject({ details: { from: 30, to: 90 } });
   });
 });

@@ -61,6 +61,21 @@ async function expectStored(n: number, timeout = 20_000): Promise<void> {
   expect(await duplicateRfcIds(owner.accountId)).toBe(0);
 }
 
+/** Graph as the delegate would use it from Outlook (same grant), on the shared mailbox. */
+async function graphApi(path: string, method: string, body?: unknown): Promise<Response> {
+  const lease = await env.MAILBOX.getByName(inboxId).leaseAccessToken();
+  if (!lease.ok) throw new Error(`no lease: ${lease.reason}`);
+  return fetch(`${env.GRAPH_API_BASE}/v1.0/users/${MAILBOX}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${lease.accessToken}`,
+      "content-type": "application/json",
+      prefer: 'IdType="ImmutableId"',
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
 let owner: Actor;
 let inboxId: string;
 let subscriptionId: string;
@@ -157,6 +172,125 @@ describe("Graph sync", () => {
     expect((await replay(recorded[0]!.push)).status).toBe(202);
     await expectStored(total, 45_000);
   });
+
+  it(
+    "mail deleted or moved to Junk Email leaves the inbox; mail moved between folders or restored stays",
+    { timeout: 60_000 },
+    async () => {
+      const stub = env.MAILBOX.getByName(inboxId);
+      await deliver(3, "Moving");
+      total += 3;
+      await stub.hint();
+      await expectStored(total);
+      const idOf = async (subject: string) => {
+        const row = await env.DB.prepare(
+          `SELECT s.provider_message_id AS id FROM message_sources s JOIN messages m ON m.account_id = s.account_id AND m.id = s.message_id
+           WHERE s.account_id = ? AND s.mailbox_id = ? AND m.subject = ?`,
+        )
+          .bind(owner.accountId, inboxId, subject)
+          .first<{ id: string }>();
+        return row?.id ?? null;
+      };
+      const [archived, deleted, junked] = [await idOf("Moving 0"), await idOf("Moving 1"), await idOf("Moving 2")];
+      expect(archived && deleted && junked).toBeTruthy();
+
+      expect((await graphApi(`/messages/${archived}/move`, "POST", { destinationId: "archive" })).status).toBe(201);
+      expect((await graphApi(`/messages/${deleted}`, "DELETE")).status).toBe(204);
+      expect((await graphApi(`/messages/${junked}/move`, "POST", { destinationId: "junkemail" })).status).toBe(201);
+      total -= 2;
+      await stub.hint();
+      await expectStored(total);
+      expect(await idOf("Moving 0")).toBe(archived);
+      expect(await idOf("Moving 1")).toBeNull();
+      expect(await idOf("Moving 2")).toBeNull();
+
+      // Restored from Deleted Items: the same immutable id comes back, once.
+      expect((await graphApi(`/messages/${deleted}/move`, "POST", { destinationId: "inbox" })).status).toBe(201);
+      total += 1;
+      await stub.hint();
+      await expectStored(total);
+      expect(await idOf("Moving 1")).toBe(deleted);
+    },
+  );
+
+  it(
+    "mail deleted while the delta token expired is found by the relisting and leaves the inbox",
+    { timeout: 60_000 },
+    async () => {
+      const stub = env.MAILBOX.getByName(inboxId);
+      await deliver(2, "Expiring");
+      total += 2;
+      await stub.hint();
+      await expectStored(total);
+      const row = await env.DB.prepare(
+        `SELECT s.provider_message_id AS id FROM message_sources s JOIN messages m ON m.account_id = s.account_id AND m.id = s.message_id
+         WHERE s.account_id = ? AND s.mailbox_id = ? AND m.subject = 'Expiring 0'`,
+      )
+        .bind(owner.accountId, inboxId)
+        .first<{ id: string }>();
+      expect((await graphApi(`/messages/${row!.id}`, "DELETE")).status).toBe(204);
+      total -= 1;
+      // The deletion's delta entry is lost with the token: only the relisting can find it.
+      expect((await emulatorAdmin("/graph/expire-delta", { account: MAILBOX })).status).toBe(204);
+      await stub.hint();
+      await expectStored(total, 45_000);
+      const gone = await env.DB.prepare(
+        `SELECT count(*) AS n FROM message_sources WHERE account_id = ? AND mailbox_id = ? AND provider_message_id = ?`,
+      )
+        .bind(owner.accountId, inboxId, row!.id)
+        .first<{ n: number }>();
+      expect(gone!.n).toBe(0);
+    },
+  );
+
+  it(
+    "a folder whose date-filtered delta reaches Graph's cap is listed in full: nothing past the cap is lost",
+    { timeout: 60_000 },
+    async () => {
+      // The product's cap is 8 in the tests (GRAPH_FILTERED_DELTA_CAP); the emulator's matches it.
+      expect((await emulatorAdmin("/settings", { graph: { filteredDeltaCap: 8 } }, "PATCH")).status).toBe(200);
+      try {
+        await deliver(12, "Capped");
+        total += 12;
+        // Without its delta token, the mailbox must list every folder again: the Inbox round stops at 8.
+        expect((await emulatorAdmin("/graph/expire-delta", { account: MAILBOX })).status).toBe(204);
+        await env.MAILBOX.getByName(inboxId).hint();
+        await expectStored(total, 45_000);
+      } finally {
+        await emulatorAdmin("/settings", { graph: { filteredDeltaCap: 5000 } }, "PATCH");
+      }
+    },
+  );
+
+  it(
+    "a backfill whose queue messages went missing is listed again and completes, nothing doubled",
+    { timeout: 60_000 },
+    async () => {
+      const stub = env.MAILBOX.getByName(inboxId);
+      // As if two queued ids were lost four minutes ago: their copies never got stored.
+      const lost = await env.DB.prepare(
+        `SELECT provider_message_id AS id FROM message_sources WHERE account_id = ? AND mailbox_id = ? ORDER BY received_at DESC LIMIT 2`,
+      )
+        .bind(owner.accountId, inboxId)
+        .all<{ id: string }>();
+      for (const r of lost.results) {
+        await env.DB.prepare(
+          `DELETE FROM message_sources WHERE account_id = ? AND mailbox_id = ? AND provider_message_id = ?`,
+        )
+          .bind(owner.accountId, inboxId, r.id)
+          .run();
+      }
+      expect(await storedCount(owner.accountId, inboxId)).toBe(total - 2);
+      await runInDurableObject(stub, async (instance, state) => {
+        state.storage.sql.exec(
+          `UPDATE sync_state SET phase = 'backfilling', backfill_enumerated = 1, backfill_total = backfill_done + 2, backfill_progress_at = ?`,
+          Date.now() - 4 * 60_000,
+        );
+        await instance.alarm();
+      });
+      await expectStored(total, 45_000);
+    },
+  );
 
   it("missed: notifications were dropped, so the mailbox resyncs from its deltas", { timeout: 45_000 }, async () => {
     // Mail whose change notification never reaches us (it is recorded, but not replayed).

@@ -107,6 +107,12 @@ const SWEEP: Record<string, Probe> = {
     why: "Graph notifications checked against each subscription's clientState; only hints DOs",
   },
   "POST /webhooks/google": { kind: "no-tenant-data", why: "verified Pub/Sub push; only hints DOs, answers nothing" },
+  "PATCH /api/connections/:inboxId": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/connections/${b.inboxId}`, { cookie: a.owner.cookie, method: "PATCH", body: { windowDays: 90 } }),
+    expect: [404],
+  },
   "DELETE /api/connections/:inboxId": {
     kind: "targets-b",
     run: (a, b) => call(`/api/connections/${b.inboxId}?threads=delete`, { cookie: a.owner.cookie, method: "DELETE" }),
@@ -168,6 +174,64 @@ const SWEEP: Record<string, Probe> = {
         .bind(b.owner.accountId)
         .first<{ id: string }>();
       return call(`/api/threads/${thread?.id ?? "01NOTHREAD0000000000000000"}`, { cookie: a.owner.cookie });
+    },
+    expect: [404],
+  },
+  "GET /api/threads": { kind: "lists-own", run: (a) => call("/api/threads?q=tenant", { cookie: a.owner.cookie }) },
+  "PATCH /api/threads/:threadId": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/threads/${b.threadId}`, { cookie: a.owner.cookie, method: "PATCH", body: { status: "closed" } }),
+    expect: [404],
+  },
+  "PUT /api/threads/:threadId/tags": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/threads/${b.threadId}/tags`, { cookie: a.owner.cookie, method: "PUT", body: { tags: ["x"] } }),
+    expect: [404],
+  },
+  "POST /api/threads/:threadId/notes": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/threads/${b.threadId}/notes`, { cookie: a.owner.cookie, body: { body: "hi" } }),
+    expect: [404],
+  },
+  "PUT /api/threads/:threadId/read": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/threads/${b.threadId}/read`, { cookie: a.owner.cookie, method: "PUT", body: { read: true } }),
+    expect: [404],
+  },
+  "POST /api/threads/:threadId/hide": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/threads/${b.threadId}/hide`, { cookie: a.owner.cookie, method: "POST" }),
+    expect: [404],
+  },
+  "DELETE /api/threads/:threadId/hide": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/threads/${b.threadId}/hide`, { cookie: a.owner.cookie, method: "DELETE" }),
+    expect: [404],
+  },
+  "GET /api/threads/:threadId/messages/:messageId/body": {
+    kind: "targets-b",
+    run: async (a, b) => {
+      const m = await env.DB.prepare(`SELECT id FROM messages WHERE account_id = ? AND thread_id = ? LIMIT 1`)
+        .bind(b.owner.accountId, b.threadId)
+        .first<{ id: string }>();
+      return call(`/api/threads/${b.threadId}/messages/${m?.id ?? "01J00000000000000000000000"}/body`, {
+        cookie: a.owner.cookie,
+      });
+    },
+    expect: [404],
+  },
+  "GET /api/threads/:threadId/attachments/:attachmentId": {
+    kind: "targets-b",
+    run: async (a, b) => {
+      const f = await env.DB.prepare(`SELECT id FROM attachments WHERE account_id = ? LIMIT 1`)
+        .bind(b.owner.accountId)
+        .first<{ id: string }>();
+      return call(`/api/threads/${b.threadId}/attachments/${f?.id ?? "01J00000000000000000000000-0"}`, {
+        cookie: a.owner.cookie,
+      });
     },
     expect: [404],
   },

@@ -123,7 +123,15 @@ export const HEALTH_REASONS = [
 ] as const;
 export type HealthReason = (typeof HEALTH_REASONS)[number];
 
-export const createConnectInviteRequest = z.object({ email: emailSchema, kind: z.enum(MAILBOX_KINDS) }).strict();
+/** Days of history a mailbox's sync covers; 0 = all of it. */
+export const SYNC_WINDOWS = [7, 30, 90, 0] as const;
+export const syncWindowSchema = z.union(
+  SYNC_WINDOWS.map((d) => z.literal(d)) as [z.ZodLiteral<7>, z.ZodLiteral<30>, z.ZodLiteral<90>, z.ZodLiteral<0>],
+);
+export const createConnectInviteRequest = z
+  .object({ email: emailSchema, kind: z.enum(MAILBOX_KINDS), windowDays: syncWindowSchema.default(30) })
+  .strict();
+export const updateConnectionRequest = z.object({ windowDays: syncWindowSchema }).strict();
 export const describeConnectRequest = verifyLinkRequest;
 export const startConnectRequest = z
   .object({
@@ -140,6 +148,7 @@ export interface ConnectInviteView {
   email: string;
   kind: MailboxKind;
   reconnectOf: string | null;
+  windowDays: number;
   status: "pending" | "used" | "revoked" | "expired";
   createdAt: number;
   expiresAt: number;
@@ -152,6 +161,8 @@ export interface ConnectionView extends InboxView {
   healthChangedAt: number | null;
   grantEmail: string | null;
   connectedAt: number | null;
+  /** Days of history sync covers; 0 = all of it. */
+  windowDays: number;
   /** Set when disconnected with its conversations kept: a read-only archive until reconnected. */
   disconnectedAt: number | null;
 }
@@ -180,6 +191,18 @@ export interface SyncStatusView {
   skippedCount: number;
 }
 
+export const THREAD_STATUSES = ["open", "pending", "snoozed", "closed"] as const;
+export type ThreadStatus = (typeof THREAD_STATUSES)[number];
+
+/** A tag: a short label, compared without regard to case (stored lower-cased). */
+export const tagSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, "letters, digits, spaces and _ . / - only")
+  .transform((t) => t.toLowerCase());
+
 export const threadListQuery = z
   .object({
     /** The `nextCursor` of the previous page. */
@@ -188,8 +211,24 @@ export const threadListQuery = z
       .regex(/^\d{1,16}\.[0-9A-HJKMNP-TV-Z]{26}$/, "must be a nextCursor value")
       .optional(),
     limit: z.coerce.number().int().min(1).max(100).default(50),
+    status: z.enum(THREAD_STATUSES).optional(),
+    /** "me", "none" (unassigned) or a user id. */
+    assignee: z.union([z.enum(["me", "none"]), idSchema]).optional(),
+    tag: tagSchema.optional(),
+    unread: z.enum(["true", "false"]).optional(),
+    /** Search: words, "phrases" and operators (from:, to:, subject:, has:attachment, is:, assignee:, tag:, in:). */
+    q: z.string().max(500).optional(),
   })
   .strict();
+
+/** Every inbox the caller may use: all of them, or only the threads assigned to the caller. */
+export const allThreadsQuery = threadListQuery.extend({ view: z.enum(["all", "assigned"]).default("all") }).strict();
+
+export interface UserRef {
+  id: string;
+  email: string;
+  name: string;
+}
 
 export interface ThreadSummaryView {
   id: string;
@@ -199,6 +238,43 @@ export interface ThreadSummaryView {
   messageCount: number;
   /** The newest message's sender, for the list row. */
   from: { name: string; address: string } | null;
+  /** As it is now: a snooze that ran out reads "open". */
+  status: ThreadStatus;
+  snoozedUntil: number | null;
+  assignee: UserRef | null;
+  tags: string[];
+  /** Activity since the caller last read it. */
+  unread: boolean;
+  /** The inboxes (among those the caller may use) it is listed in. */
+  inboxIds: string[];
+}
+
+export const updateThreadRequest = z
+  .object({
+    status: z.enum(THREAD_STATUSES).optional(),
+    /** Required with status "snoozed": when it comes back (ms since the epoch, in the future). */
+    snoozedUntil: z.number().int().positive().optional(),
+    /** null unassigns. */
+    assigneeId: idSchema.nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.status !== undefined || b.assigneeId !== undefined, "status or assigneeId is required")
+  .refine((b) => (b.status === "snoozed") === (b.snoozedUntil !== undefined), {
+    message: "snoozedUntil goes with status snoozed, and only with it",
+    path: ["snoozedUntil"],
+  });
+export type UpdateThreadRequest = z.input<typeof updateThreadRequest>;
+
+export const setTagsRequest = z.object({ tags: z.array(tagSchema).max(20) }).strict();
+export const createNoteRequest = z.object({ body: z.string().trim().min(1).max(20_000) }).strict();
+export const setReadRequest = z.object({ read: z.boolean() }).strict();
+
+export interface NoteView {
+  id: string;
+  author: UserRef;
+  body: string;
+  mentions: UserRef[];
+  createdAt: number;
 }
 
 export interface MessageView {
@@ -222,6 +298,17 @@ export interface ThreadView {
   /** The inboxes (among those the caller may use) this conversation belongs to. */
   inboxes: { id: string; address: string; kind: MailboxKind }[];
   messages: MessageView[];
+  /** Internal notes, oldest first (the UI interleaves them with the messages by time). */
+  notes: NoteView[];
+  status: ThreadStatus;
+  snoozedUntil: number | null;
+  assignee: UserRef | null;
+  tags: string[];
+  /** Bumped by each new message or note: send it back with a reply to be told about what is new. */
+  version: number;
+  hidden: boolean;
+  /** Who may be assigned or mentioned: the teammates who can see this conversation. */
+  teammates: UserRef[];
 }
 
 /** No CR, LF or NUL may reach a header we write. */
@@ -243,6 +330,11 @@ export const sendReplyRequest = z
     text: z.string().min(1).max(200_000),
     /** The message being answered; the newest one by default. */
     replyToMessageId: idSchema.optional(),
+    /**
+     * The thread version the reply was written against (ThreadView.version). When messages or notes
+     * arrived since, the send is refused with 409 and them, so nobody answers blind.
+     */
+    baseVersion: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type SendReplyRequest = z.input<typeof sendReplyRequest>;

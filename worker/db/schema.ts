@@ -117,6 +117,8 @@ export const mailboxes = sqliteTable(
     /** The provider's stable id of the granting account (Google `sub`, Microsoft `oid`). */
     grantSubject: text("grant_subject"),
     connectedAt: integer("connected_at"),
+    /** How many days of history sync covers; 0 = all of it. */
+    windowDays: integer("window_days").notNull().default(30),
     /** Set when an admin disconnected the mailbox but kept its conversations (read-only archive). */
     disconnectedAt: integer("disconnected_at"),
     /**
@@ -145,6 +147,8 @@ export const connectInvites = sqliteTable(
     email: text("email").notNull(),
     kind: text("kind", { enum: ["shared", "personal"] }).notNull(),
     mailboxId: text("mailbox_id"),
+    /** How many days of history the first backfill imports; 0 = all of it. */
+    windowDays: integer("window_days").notNull().default(30),
     tokenHash: text("token_hash").notNull(),
     invitedBy: text("invited_by").notNull(),
     createdAt: integer("created_at").notNull(),
@@ -246,8 +250,63 @@ export const threads = sqliteTable(
     lastMessageAt: integer("last_message_at").notNull(),
     messageCount: integer("message_count").notNull().default(0),
     createdAt: integer("created_at").notNull(),
+    /** open, pending, snoozed (until snoozed_until) or closed. A new inbound message reopens it. */
+    status: text("status", { enum: ["open", "pending", "snoozed", "closed"] })
+      .notNull()
+      .default("open"),
+    snoozedUntil: integer("snoozed_until"),
+    assigneeId: text("assignee_id"),
+    /** Hidden from Postroom (never deleted from the mailbox); sync never brings it back. */
+    hiddenAt: integer("hidden_at"),
+    /** Bumped by every new message and note: a reply composed on an older version is stale. */
+    version: integer("version").notNull().default(0),
   },
-  (t) => [index("threads_account_last").on(t.accountId, t.lastMessageAt)],
+  (t) => [
+    index("threads_account_last").on(t.accountId, t.lastMessageAt),
+    index("threads_assignee").on(t.accountId, t.assigneeId, t.lastMessageAt),
+  ],
+);
+
+/** Free-form labels on a thread, per account. */
+export const threadTags = sqliteTable(
+  "thread_tags",
+  {
+    accountId: text("account_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    tag: text("tag").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.threadId, t.tag] }), index("thread_tags_tag").on(t.accountId, t.tag)],
+);
+
+/** Internal notes: the team talking about a thread; never sent. */
+export const notes = sqliteTable(
+  "notes",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    authorId: text("author_id").notNull(),
+    body: text("body").notNull(),
+    /** JSON array of the user ids the note mentions. */
+    mentions: text("mentions").notNull().default("[]"),
+    createdAt: integer("created_at").notNull(),
+    /** The thread version this note made (see threads.version). */
+    threadVersion: integer("thread_version").notNull(),
+  },
+  (t) => [index("notes_thread").on(t.accountId, t.threadId, t.createdAt)],
+);
+
+/** When each user last read each thread: newer activity makes it unread for them. */
+export const threadReads = sqliteTable(
+  "thread_reads",
+  {
+    accountId: text("account_id").notNull(),
+    userId: text("user_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    readAt: integer("read_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.userId, t.threadId] })],
 );
 
 export const threadMailboxes = sqliteTable(
@@ -297,6 +356,8 @@ export const messages = sqliteTable(
     isBounce: integer("is_bounce", { mode: "boolean" }).notNull().default(false),
     attachmentCount: integer("attachment_count").notNull().default(0),
     createdAt: integer("created_at").notNull(),
+    /** The thread version this message made (see threads.version); null for mail stored before versions. */
+    threadVersion: integer("thread_version"),
   },
   (t) => [
     uniqueIndex("messages_account_rfc_id").on(t.accountId, t.rfcMessageId),
@@ -358,6 +419,20 @@ export const attachments = sqliteTable(
 );
 
 /** Messages a mailbox could not fetch or parse, reported on the mailbox with their reason. */
+/**
+ * Copies the mailbox no longer has (deleted there, or moved to spam or trash). A fetch that started
+ * before the removal must not store the copy again; seeing the message in the mailbox again clears it.
+ */
+export const removedCopies = sqliteTable(
+  "removed_copies",
+  {
+    accountId: text("account_id").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    providerMessageId: text("provider_message_id").notNull(),
+    removedAt: integer("removed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.mailboxId, t.providerMessageId] })],
+);
 export const skippedItems = sqliteTable(
   "skipped_items",
   {

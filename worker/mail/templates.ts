@@ -90,3 +90,18 @@ export const healthChangeMail = (o: {
         [`The mailbox ${o.address} stopped working in Postroom.`, o.detail ?? "Its connection failed."],
         { label: "Open inbox connections", url: `${o.appOrigin}/settings/connections` },
       );
+
+export const mentionMail = (o: {
+  to: string;
+  author: string;
+  accountName: string;
+  subject: string;
+  excerpt: string;
+  url: string;
+}) =>
+  compose(
+    o.to,
+    `${o.author} mentioned you on "${o.subject || "(no subject)"}"`,
+    [`${o.author} mentioned you in an internal note in ${o.accountName}:`, o.excerpt],
+    { label: "Open the conversation", url: o.url },
+  );

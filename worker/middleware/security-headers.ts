@@ -1,10 +1,11 @@
+import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 
 /**
  * Security headers on every response the Worker writes. The app is never framed (the widget's own
  * pages set their per-partner frame-ancestors when that feature lands).
  */
-export const securityHeaders = secureHeaders({
+const defaults = secureHeaders({
   contentSecurityPolicy: {
     defaultSrc: ["'self'"],
     scriptSrc: ["'self'"],
@@ -24,4 +25,21 @@ export const securityHeaders = secureHeaders({
   crossOriginResourcePolicy: "same-origin",
   crossOriginOpenerPolicy: "same-origin",
   permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+});
+
+/**
+ * The defaults above, except that a response which sets its own Content-Security-Policy (a mail body
+ * meant for the app's own sandboxed frame) keeps it; its frame-ancestors then decides framing.
+ */
+export const securityHeaders = createMiddleware(async (c, next) => {
+  let own: string | null = null;
+  await defaults(c, async () => {
+    await next();
+    own = c.res.headers.get("content-security-policy");
+  });
+  if (own !== null) {
+    const csp: string = own;
+    c.res.headers.set("content-security-policy", csp);
+    if (/frame-ancestors 'self'/.test(csp)) c.res.headers.set("x-frame-options", "SAMEORIGIN");
+  }
 });

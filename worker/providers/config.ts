@@ -4,7 +4,14 @@
  */
 export interface ProviderConfig {
   google: { clientId: string; clientSecret: string; issuer: string; gmailApiBase: string };
-  microsoft: { clientId: string; clientSecret: string; authority: string; graphApiBase: string };
+  microsoft: {
+    clientId: string;
+    clientSecret: string;
+    authority: string;
+    graphApiBase: string;
+    /** The most messages a date-filtered delta round returns. */
+    filteredDeltaCap: number;
+  };
 }
 
 export function readProviderConfig(env: Env): ProviderConfig {
@@ -20,6 +27,7 @@ export function readProviderConfig(env: Env): ProviderConfig {
       clientSecret: env.MICROSOFT_CLIENT_SECRET ?? "",
       authority: env.MICROSOFT_AUTHORITY.replace(/\/$/, ""),
       graphApiBase: env.GRAPH_API_BASE.replace(/\/$/, ""),
+      filteredDeltaCap: Math.max(1, Number(env.GRAPH_FILTERED_DELTA_CAP) || 5_000),
     },
   };
 }

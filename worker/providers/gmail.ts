@@ -30,9 +30,12 @@ const rawMessageSchema = z.object({
   raw: z.string(),
 });
 export type GmailRawMessage = z.infer<typeof rawMessageSchema>;
+const labelsSchema = z.object({ id: z.string(), labelIds: z.array(z.string()).optional() });
 
 const historyRef = z.object({
   message: z.object({ id: z.string(), threadId: z.string().optional(), labelIds: z.array(z.string()).optional() }),
+  /** On labelsAdded / labelsRemoved: the labels that changed. */
+  labelIds: z.array(z.string()).optional(),
 });
 const historySchema = z.object({
   history: z
@@ -118,6 +121,11 @@ export class GmailClient {
     return this.#call(`/messages/${encodeURIComponent(id)}?format=raw`, rawMessageSchema);
   }
 
+  /** Labels only (format=minimal): whether a message is still in the mailbox, and where. */
+  getLabels(id: string) {
+    return this.#call(`/messages/${encodeURIComponent(id)}?format=minimal`, labelsSchema);
+  }
+
   history(o: { startHistoryId: string; pageToken?: string }) {
     const p = new URLSearchParams({ startHistoryId: o.startHistoryId, maxResults: "500" });
     p.append("historyTypes", "messageAdded");
@@ -131,7 +139,8 @@ export class GmailClient {
   watch(topicName: string) {
     return this.#call(`/watch`, watchSchema, {
       method: "POST",
-      body: JSON.stringify({ topicName, labelIds: [...GMAIL_EXCLUDED_LABELS], labelFilterBehavior: "exclude" }),
+      // No label filter: moving mail into spam or trash must reach the mailbox promptly too.
+      body: JSON.stringify({ topicName }),
     });
   }
 

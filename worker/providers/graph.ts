@@ -44,6 +44,11 @@ export interface DeltaPage {
   deltaLink: string | null;
 }
 
+const listPageSchema = z.object({
+  value: z.array(z.object({ id: z.string().min(1) })),
+  "@odata.nextLink": z.string().optional(),
+});
+
 const messageMetaSchema = z.object({
   id: z.string().min(1),
   conversationId: z.string().nullable().optional(),
@@ -96,6 +101,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 /** Delta pages per request; Graph's own default is small, and fewer round trips spare the mailbox's quota. */
 const DELTA_PAGE_SIZE = 100;
+/** Messages per list page; Graph allows up to 1,000 with $top. */
+const LIST_PAGE_SIZE = 500;
 
 export class GraphClient {
   readonly #root: string;
@@ -238,6 +245,25 @@ export class GraphClient {
         deltaLink: delta,
       },
     };
+  }
+
+  /**
+   * One page of a folder's message ids received since a time (or a nextLink to follow): the full
+   * listing that covers what a capped filtered delta round leaves out.
+   */
+  async listFolderIds(
+    from: { folderId: string; receivedSince: number | null } | { link: string },
+  ): Promise<GraphResult<{ ids: string[]; nextLink: string | null }>> {
+    let url: string;
+    if ("link" in from) url = from.link;
+    else {
+      url = `${this.#root}${this.#user}/mailFolders/${encodeURIComponent(from.folderId)}/messages?$select=id&$top=${LIST_PAGE_SIZE}`;
+      if (from.receivedSince !== null)
+        url += `&$filter=${encodeURIComponent(`receivedDateTime ge ${iso(from.receivedSince)}`)}`;
+    }
+    const r = await this.#call(url, listPageSchema);
+    if (!r.ok) return r;
+    return { ok: true, value: { ids: r.value.value.map((m) => m.id), nextLink: r.value["@odata.nextLink"] ?? null } };
   }
 
   getMessageMeta(id: string): Promise<GraphResult<GraphMessageMeta>> {

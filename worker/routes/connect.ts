@@ -308,6 +308,7 @@ async function storeConnection(
         grantEmail: identity.grantEmail,
         grantSubject: identity.grantSubject,
         connectedAt: now,
+        windowDays: invite.windowDays,
       }),
       // The person who connected becomes a contributor (no app access) unless already a user.
       db
@@ -334,6 +335,7 @@ async function storeConnection(
     accessToken: tokens.accessToken,
     accessExpiresAt: tokens.expiresAt,
     scopes: tokens.scopes,
+    windowDays: invite.windowDays === 0 ? null : invite.windowDays,
   });
   if (!stored.ok) throw new Error("mailbox object bound to another mailbox");
   await db.batch([

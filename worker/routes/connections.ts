@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import {
   createConnectInviteRequest,
+  updateConnectionRequest,
   deleteConnectionQuery,
   idSchema,
   type ConnectInviteView,
@@ -49,6 +50,7 @@ const toInviteView = (i: typeof connectInvites.$inferSelect): ConnectInviteView 
   email: i.email,
   kind: i.kind,
   reconnectOf: i.mailboxId,
+  windowDays: i.windowDays,
   status: connectInviteStatus(i),
   createdAt: i.createdAt,
   expiresAt: i.expiresAt,
@@ -66,6 +68,7 @@ export const toConnectionView = (m: typeof mailboxes.$inferSelect): ConnectionVi
   healthChangedAt: m.healthChangedAt,
   grantEmail: m.grantEmail,
   connectedAt: m.connectedAt,
+  windowDays: m.windowDays,
   disconnectedAt: m.disconnectedAt,
 });
 
@@ -108,7 +111,7 @@ async function mailConnectLink(
 
 async function createInvite(
   c: Context<AppEnv>,
-  fields: { email: string; kind: MailboxKind; mailboxId: string | null },
+  fields: { email: string; kind: MailboxKind; mailboxId: string | null; windowDays?: number },
 ): Promise<typeof connectInvites.$inferSelect> {
   const p = c.var.principal;
   const now = Date.now();
@@ -132,6 +135,7 @@ async function createInvite(
       email: fields.email,
       kind: fields.kind,
       mailboxId: fields.mailboxId,
+      windowDays: fields.windowDays ?? 30,
       tokenHash: await sha256Hex(randomToken()),
       invitedBy: p.userId,
       createdAt: now,
@@ -186,7 +190,7 @@ export const connectionRoutes = new Hono<AppEnv>()
     return c.json({ connections: inboxes.map(toConnectionView), invites: invites.map(toInviteView) });
   })
   .post("/invites", validate("json", createConnectInviteRequest), async (c) => {
-    const { email, kind } = c.req.valid("json");
+    const { email, kind, windowDays } = c.req.valid("json");
     const existing = await c.var.db
       .select({ id: mailboxes.id, disconnectedAt: mailboxes.disconnectedAt })
       .from(mailboxes)
@@ -199,7 +203,7 @@ export const connectionRoutes = new Hono<AppEnv>()
     }
     await throttle(c);
     // A kept archive of the same address comes back to life in place, with its conversations.
-    const invite = await createInvite(c, { email, kind, mailboxId: existing?.id ?? null });
+    const invite = await createInvite(c, { email, kind, windowDays, mailboxId: existing?.id ?? null });
     return c.json({ invite: toInviteView(invite) }, 201);
   })
   .post("/invites/:inviteId/resend", validate("param", inviteParam), async (c) => {
@@ -230,6 +234,32 @@ export const connectionRoutes = new Hono<AppEnv>()
       }),
     ]);
     return c.body(null, 204);
+  })
+  /**
+   * Changes how much history the inbox covers. A wider window imports what it adds (listing is
+   * cheap; what is stored is not fetched again); a narrower one keeps what is already there.
+   */
+  .patch("/:inboxId", validate("param", inboxParam), validate("json", updateConnectionRequest), async (c) => {
+    const p = c.var.principal;
+    const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
+    const { windowDays } = c.req.valid("json");
+    if (mailbox.windowDays !== windowDays) {
+      await c.var.db
+        .update(mailboxes)
+        .set({ windowDays })
+        .where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id)));
+      if (mailbox.provider !== "hosted" && mailbox.disconnectedAt === null) {
+        await c.env.MAILBOX.getByName(mailbox.id).setWindow(windowDays === 0 ? null : windowDays);
+      }
+      await auditInsert(c, {
+        accountId: p.accountId,
+        action: "connection.window_changed",
+        actor: { userId: p.userId, email: p.email },
+        target: { type: "inbox", id: mailbox.id },
+        details: { from: mailbox.windowDays, to: windowDays },
+      });
+    }
+    return c.json({ connection: toConnectionView({ ...mailbox, windowDays }) });
   })
   .post("/:inboxId/reconnect-link", validate("param", inboxParam), async (c) => {
     const mailbox = await findMailbox(c, c.req.valid("param").inboxId);

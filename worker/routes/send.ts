@@ -14,19 +14,22 @@ import { ApiError, forbidden, notFound } from "../errors";
 import { auditInsert } from "../lib/audit";
 import { newId } from "../lib/ids";
 import { base64url, composeMessage } from "../mail/compose";
+import { threadCollaboration } from "../threads/collaboration";
+import { threadMessages } from "../threads/messages";
 import { readProviderConfig } from "../providers/config";
 import { GmailClient } from "../providers/gmail";
 import { GraphClient } from "../providers/graph";
 import { validate } from "../lib/validate";
-import { originCheck } from "../middleware/origin-check";
-import { requireSession } from "../middleware/session";
 import { storeMessage } from "../sync/store-message";
 
 const threadParam = z.object({ threadId: idSchema });
 
-export const sendRoutes = new Hono<AppEnv>()
-  .use(requireSession, originCheck)
-  .post("/:threadId/reply", validate("param", threadParam), validate("json", sendReplyRequest), async (c) => {
+/** Mounted behind the session and origin checks of /api/threads (see app.ts). */
+export const sendRoutes = new Hono<AppEnv>().post(
+  "/:threadId/reply",
+  validate("param", threadParam),
+  validate("json", sendReplyRequest),
+  async (c) => {
     const p = c.var.principal;
     // Light users read and write notes; they never send.
     if (!["owner", "admin", "member"].includes(p.role)) throw forbidden("Your role cannot send mail");
@@ -86,6 +89,18 @@ export const sendRoutes = new Hono<AppEnv>()
       .orderBy(desc(messages.receivedAt))
       .get();
     if (!thread || !parent) throw notFound("Message");
+    if (body.baseVersion !== undefined && thread.version > body.baseVersion) {
+      const [newMessages, collab] = await Promise.all([
+        threadMessages(c, threadId, { afterVersion: body.baseVersion }),
+        threadCollaboration(c, thread, { notesAfterVersion: body.baseVersion }),
+      ]);
+      throw new ApiError(
+        409,
+        "thread_changed",
+        "New messages or notes arrived since this reply was started; review them, then send again",
+        { version: thread.version, messages: newMessages, notes: collab.notes },
+      );
+    }
 
     const lease = await c.env.MAILBOX.getByName(mailbox.id).leaseAccessToken();
     if (!lease.ok) {
@@ -159,6 +174,16 @@ export const sendRoutes = new Hono<AppEnv>()
       target: { type: "thread", id: threadId },
       details: { inboxId: mailbox.id, to: body.to.length, cc: body.cc.length, bcc: body.bcc.length },
     });
-    if (stored.status === "skipped") throw new Error("a message Postroom composed could not be stored");
-    return c.json({ messageId: stored.messageId, threadId: stored.threadId, rfcMessageId: rfcId }, 201);
-  });
+    if (stored.status === "skipped" || stored.status === "removed")
+      throw new Error("a message Postroom composed could not be stored");
+    const after = await c.var.db
+      .select({ version: threads.version })
+      .from(threads)
+      .where(and(eq(threads.accountId, p.accountId), eq(threads.id, stored.threadId)))
+      .get();
+    return c.json(
+      { messageId: stored.messageId, threadId: stored.threadId, rfcMessageId: rfcId, version: after?.version ?? 0 },
+      201,
+    );
+  },
+);

@@ -10,11 +10,13 @@ import {
   messageRefs,
   messageSources,
   messages,
+  removedCopies,
   skippedItems,
   threadMailboxes,
   threads,
 } from "../db/schema";
 import type * as schema from "../db/schema";
+import { messageSearch } from "../db/search-table";
 import { newId } from "../lib/ids";
 import { parseMail, type ParsedMail } from "../mail/parse";
 
@@ -37,7 +39,9 @@ export interface IncomingCopy {
 
 export type StoreOutcome =
   | { status: "stored" | "linked" | "duplicate"; messageId: string; threadId: string }
-  | { status: "skipped"; reason: string; detail: string };
+  | { status: "skipped"; reason: string; detail: string }
+  /** The mailbox removed this copy after the fetch began (see removed-copies.ts): not stored. */
+  | { status: "removed" };
 
 export const rawKey = (c: Pick<IncomingCopy, "accountId" | "mailboxId" | "providerMessageId">) =>
   `raw/${c.accountId}/${c.mailboxId}/${encodeURIComponent(c.providerMessageId)}.eml`;
@@ -59,6 +63,18 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
     )
     .get();
   if (known) return { status: "duplicate", ...known };
+  const removed = await db
+    .select({ at: removedCopies.removedAt })
+    .from(removedCopies)
+    .where(
+      and(
+        eq(removedCopies.accountId, copy.accountId),
+        eq(removedCopies.mailboxId, copy.mailboxId),
+        eq(removedCopies.providerMessageId, copy.providerMessageId),
+      ),
+    )
+    .get();
+  if (removed) return { status: "removed" };
 
   const parsed = await parseMail(copy.raw);
   if (!parsed.ok) {
@@ -138,6 +154,37 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
   }
 
   await storeAttachments(db, bucket, copy.accountId, messageId, mail);
+  const [, bumped] = await db.batch([
+    db.insert(messageSearch).values({
+      subject: mail.subject,
+      participants: participantsText(mail),
+      body: mail.text,
+      accountId: copy.accountId,
+      messageId,
+    }),
+    // A new message makes replies composed before it stale; one from outside reopens a closed or
+    // snoozed conversation.
+    db
+      .update(threads)
+      .set({
+        version: sql`${threads.version} + 1`,
+        ...(copy.outbound
+          ? {}
+          : {
+              status: sql`case when ${threads.status} in ('closed', 'snoozed') then 'open' else ${threads.status} end`,
+              snoozedUntil: sql`case when ${threads.status} in ('closed', 'snoozed') then null else ${threads.snoozedUntil} end`,
+            }),
+      })
+      .where(and(eq(threads.accountId, copy.accountId), eq(threads.id, threadId)))
+      .returning({ version: threads.version }),
+  ]);
+  const version = bumped[0]?.version;
+  if (version !== undefined) {
+    await db
+      .update(messages)
+      .set({ threadVersion: version })
+      .where(and(eq(messages.accountId, copy.accountId), eq(messages.id, messageId)));
+  }
   const refIds = [...new Set([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])])];
   const [firstRef, ...moreRefs] = refIds.map((refId) =>
     db.insert(messageRefs).values({ accountId: copy.accountId, refId, messageId }).onConflictDoNothing(),
@@ -145,6 +192,12 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
   if (firstRef) await db.batch([firstRef, ...moreRefs]);
   await linkCopy(db, copy, messageId, threadId);
   return { status: "stored", messageId, threadId };
+}
+
+/** "Name <address>" of every sender and recipient, for search. */
+function participantsText(mail: ParsedMail): string {
+  const all = [...(mail.from ? [mail.from] : []), ...mail.to, ...mail.cc];
+  return all.map((p) => (p.name ? `${p.name} <${p.address}>` : p.address)).join(", ");
 }
 
 function messageByRfcId(db: Db, accountId: string, rfcId: string) {

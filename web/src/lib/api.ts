@@ -15,10 +15,14 @@ import type {
   InviteView,
   MailboxKind,
   Me,
+  NoteView,
   SessionView,
   SyncStatusView,
+  ThreadStatus,
   ThreadSummaryView,
   ThreadView,
+  UpdateThreadRequest,
+  UserRef,
   UserView,
 } from "../../../worker/contracts";
 
@@ -142,7 +146,32 @@ export interface ReplyInput {
   to: string[];
   cc: string[];
   text: string;
+  /** The thread version the reply was written against; newer messages or notes make the server refuse with 409. */
+  baseVersion?: number;
 }
+
+/** Which threads a list shows: one inbox, every inbox ("all"), or what is assigned to the caller. */
+export type ThreadScope = { inboxId: string } | { view: "all" | "assigned" };
+
+export interface ThreadFilters {
+  status?: ThreadStatus;
+  unread?: boolean;
+  q?: string;
+}
+
+/** What the server says when a reply was written against an older version of the thread. */
+export interface ThreadChanged {
+  version: number;
+  messages: ThreadView["messages"];
+  notes: NoteView[];
+}
+
+/** The team-side state PATCH answers with. */
+export type ThreadState = Pick<
+  ThreadView,
+  "status" | "snoozedUntil" | "assignee" | "tags" | "notes" | "version" | "hidden"
+>;
+export type { UserRef };
 
 export interface AuditFilter {
   action?: string;
@@ -160,6 +189,7 @@ export interface Connections {
 /** What to do with an inbox's conversations in Postroom when its mailbox is disconnected. */
 export type ThreadsOnDisconnect = "keep" | "delete";
 
+const threadPath = (threadId: string) => `/api/threads/${encodeURIComponent(threadId)}`;
 const inboxPath = (inboxId: string) => `/api/connections/${encodeURIComponent(inboxId)}`;
 const connectInvitePath = (inviteId: string) => `/api/connections/invites/${encodeURIComponent(inviteId)}`;
 
@@ -193,20 +223,38 @@ export const api = {
   revokeInvite: (inviteId: string) => request<void>("DELETE", `/api/invites/${encodeURIComponent(inviteId)}`),
 
   inboxes: () => request<{ inboxes: InboxView[] }>("GET", "/api/inboxes"),
-  threads: (inboxId: string, cursor: string | null, limit = 50) => {
+  threads: (scope: ThreadScope, filters: ThreadFilters, cursor: string | null, limit = 50) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (cursor) q.set("cursor", cursor);
-    return request<ThreadPage>("GET", `/api/inboxes/${encodeURIComponent(inboxId)}/threads?${q.toString()}`);
+    if (filters.status) q.set("status", filters.status);
+    if (filters.unread) q.set("unread", "true");
+    if (filters.q?.trim()) q.set("q", filters.q.trim());
+    if ("inboxId" in scope)
+      return request<ThreadPage>("GET", `/api/inboxes/${encodeURIComponent(scope.inboxId)}/threads?${q.toString()}`);
+    q.set("view", scope.view);
+    return request<ThreadPage>("GET", `/api/threads?${q.toString()}`);
   },
-  thread: (threadId: string) => request<ThreadView>("GET", `/api/threads/${encodeURIComponent(threadId)}`),
+  thread: (threadId: string) => request<ThreadView>("GET", threadPath(threadId)),
   reply: (threadId: string, input: ReplyInput) =>
-    request<{ messageId: string; threadId: string }>("POST", `/api/threads/${encodeURIComponent(threadId)}/reply`, {
+    request<{ messageId: string; threadId: string; version: number }>("POST", `${threadPath(threadId)}/reply`, {
       body: input,
     }),
+  updateThread: (threadId: string, change: UpdateThreadRequest) =>
+    request<ThreadState>("PATCH", threadPath(threadId), { body: change }),
+  setTags: (threadId: string, tags: string[]) =>
+    request<{ tags: string[] }>("PUT", `${threadPath(threadId)}/tags`, { body: { tags } }),
+  addNote: (threadId: string, body: string) =>
+    request<{ note: NoteView }>("POST", `${threadPath(threadId)}/notes`, { body: { body } }),
+  setRead: (threadId: string, read: boolean) =>
+    request<{ read: boolean }>("PUT", `${threadPath(threadId)}/read`, { body: { read } }),
+  setHidden: (threadId: string, hidden: boolean) =>
+    request<{ hidden: boolean }>(hidden ? "POST" : "DELETE", `${threadPath(threadId)}/hide`),
 
   connections: () => request<Connections>("GET", "/api/connections"),
-  inviteToConnect: (email: string, kind: MailboxKind) =>
-    request<{ invite: ConnectInviteView }>("POST", "/api/connections/invites", { body: { email, kind } }),
+  inviteToConnect: (email: string, kind: MailboxKind, windowDays: number) =>
+    request<{ invite: ConnectInviteView }>("POST", "/api/connections/invites", { body: { email, kind, windowDays } }),
+  setConnectionWindow: (inboxId: string, windowDays: number) =>
+    request<{ connection: ConnectionView }>("PATCH", inboxPath(inboxId), { body: { windowDays } }),
   resendConnectInvite: (inviteId: string) =>
     request<{ invite: ConnectInviteView }>("POST", `${connectInvitePath(inviteId)}/resend`),
   revokeConnectInvite: (inviteId: string) => request<void>("DELETE", connectInvitePath(inviteId)),

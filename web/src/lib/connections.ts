@@ -66,3 +66,11 @@ export function scopeWords(detail: string): string[] {
   }
   return [...out];
 }
+
+/** The history windows an inbox can cover, as the server accepts them (0 = all of it). */
+export const SYNC_WINDOW_OPTIONS: { days: number; label: string }[] = [
+  { days: 7, label: "Last 7 days" },
+  { days: 30, label: "Last 30 days" },
+  { days: 90, label: "Last 90 days" },
+  { days: 0, label: "All mail" },
+];

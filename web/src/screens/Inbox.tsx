@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
-import type { InboxView, ThreadSummaryView } from "../../../worker/contracts";
-import { api, messageOf, type ThreadPage } from "../lib/api";
+import type { InboxView, ThreadStatus, ThreadSummaryView } from "../../../worker/contracts";
+import { api, messageOf, type ThreadFilters, type ThreadPage, type ThreadScope } from "../lib/api";
 import { formatDateTime, formatRelative, isoDate } from "../lib/format";
 import { useResource, usePageTitle } from "../lib/hooks";
 import { isManager } from "../lib/roles";
@@ -8,17 +8,30 @@ import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 import { EmptyState, Loading, PageHeader } from "../components/Layout";
 import { Notice } from "../components/Notice";
+import { STATUS_LABELS } from "./thread/ThreadActions";
 
 const PAGE_SIZE = 50;
 
-/** `/` shows the first inbox; `/inbox/:inboxId` a chosen one, so the choice survives a reload. */
+type View = { kind: "all" } | { kind: "assigned" } | { kind: "inbox"; inbox: InboxView };
+
+/**
+ * `/` shows every inbox the user may use, `/inbox/assigned` what is assigned to them, and
+ * `/inbox/:inboxId` one inbox; the choice lives in the address so it survives a reload.
+ */
 export function Inbox({ inboxId }: { inboxId: string | null }) {
   usePageTitle("Inbox");
   const { me } = useSession();
   const inboxes = useResource(() => api.inboxes().then((r) => r.inboxes));
   const manager = isManager(me.user.role);
   const list = inboxes.data;
-  const selected = list ? (inboxId === null ? list[0] : list.find((i) => i.id === inboxId)) : undefined;
+  const found = list && inboxId && inboxId !== "assigned" ? list.find((i) => i.id === inboxId) : undefined;
+  const view: View | undefined =
+    inboxId === null
+      ? { kind: "all" }
+      : inboxId === "assigned"
+        ? { kind: "assigned" }
+        : found && { kind: "inbox", inbox: found };
+  const viewKey = view ? (view.kind === "inbox" ? view.inbox.id : view.kind) : "none";
 
   return (
     <>
@@ -51,12 +64,26 @@ export function Inbox({ inboxId }: { inboxId: string | null }) {
         <div class="inbox-layout">
           <nav class="inbox-nav" aria-label="Inboxes">
             <ul class="inbox-nav-list">
+              <li>
+                <Link href="/" class="inbox-link" aria-current={viewKey === "all" ? "page" : undefined}>
+                  <span class="inbox-link-address">All inboxes</span>
+                </Link>
+              </li>
+              <li>
+                <Link
+                  href="/inbox/assigned"
+                  class="inbox-link"
+                  aria-current={viewKey === "assigned" ? "page" : undefined}
+                >
+                  <span class="inbox-link-address">Assigned to me</span>
+                </Link>
+              </li>
               {list.map((i) => (
                 <li key={i.id}>
                   <Link
                     href={`/inbox/${encodeURIComponent(i.id)}`}
                     class="inbox-link"
-                    aria-current={selected?.id === i.id ? "page" : undefined}
+                    aria-current={viewKey === i.id ? "page" : undefined}
                   >
                     <span class="inbox-link-address break">{i.address}</span>
                     {i.kind === "shared" && <span class="badge badge-accent">Shared</span>}
@@ -65,8 +92,8 @@ export function Inbox({ inboxId }: { inboxId: string | null }) {
               ))}
             </ul>
           </nav>
-          {selected ? (
-            <ThreadList key={selected.id} inbox={selected} />
+          {view ? (
+            <ThreadList key={viewKey} view={view} inboxes={list} />
           ) : (
             <Notice tone="warning" title="This inbox is not available">
               <p>
@@ -80,16 +107,23 @@ export function Inbox({ inboxId }: { inboxId: string | null }) {
   );
 }
 
-function ThreadList({ inbox }: { inbox: InboxView }) {
-  const first = useResource(() => api.threads(inbox.id, null, PAGE_SIZE));
+const viewTitle = (v: View) =>
+  v.kind === "all" ? "All inboxes" : v.kind === "assigned" ? "Assigned to me" : v.inbox.address;
+const scopeOf = (v: View): ThreadScope => (v.kind === "inbox" ? { inboxId: v.inbox.id } : { view: v.kind });
+
+function ThreadList({ view, inboxes }: { view: View; inboxes: InboxView[] }) {
+  const [filters, setFilters] = useState<ThreadFilters>({ status: "open" });
+  const [query, setQuery] = useState("");
+  const first = useResource(() => api.threads(scopeOf(view), filters, null, PAGE_SIZE), JSON.stringify(filters));
   const [more, setMore] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
   const page = first.data;
+  const title = viewTitle(view);
 
   const loadMore = async () => {
     if (!page?.nextCursor) return;
     setMore({ busy: true, error: null });
     try {
-      const next = await api.threads(inbox.id, page.nextCursor, PAGE_SIZE);
+      const next = await api.threads(scopeOf(view), filters, page.nextCursor, PAGE_SIZE);
       first.setData((current: ThreadPage | null) =>
         current ? { threads: [...current.threads, ...next.threads], nextCursor: next.nextCursor } : next,
       );
@@ -103,18 +137,64 @@ function ThreadList({ inbox }: { inbox: InboxView }) {
     <section class="panel thread-panel" aria-labelledby="thread-panel-title">
       <div class="panel-header">
         <h2 id="thread-panel-title" class="thread-panel-title break">
-          {inbox.address}
+          {title}
         </h2>
         <button
           type="button"
           class="button button-small"
           onClick={() => void first.reload()}
           disabled={first.loading}
-          aria-label={`Refresh ${inbox.address}`}
+          aria-label={`Refresh ${title}`}
         >
           Refresh
         </button>
       </div>
+      <form
+        class="thread-filters"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilters({ ...filters, q: query });
+        }}
+      >
+        <label class="visually-hidden" for="thread-search">
+          Search conversations
+        </label>
+        <input
+          id="thread-search"
+          class="input input-small grow"
+          type="search"
+          maxLength={500}
+          placeholder="Search: words, from:, subject:, has:attachment, tag:…"
+          value={query}
+          onInput={(e) => setQuery(e.currentTarget.value)}
+        />
+        <label class="inline-field">
+          <span>Status</span>
+          <select
+            class="select select-small"
+            value={filters.status ?? ""}
+            onChange={(e) => {
+              const v = e.currentTarget.value as ThreadStatus | "";
+              setFilters({ ...filters, ...(v ? { status: v } : { status: undefined }) });
+            }}
+          >
+            <option value="open">Open</option>
+            <option value="pending">Pending</option>
+            <option value="snoozed">Snoozed</option>
+            <option value="closed">Closed</option>
+            <option value="">Any</option>
+          </select>
+        </label>
+        <label class="inline-field">
+          <input
+            type="checkbox"
+            checked={filters.unread === true}
+            onChange={(e) => setFilters({ ...filters, unread: e.currentTarget.checked || undefined })}
+          />
+          <span>Unread only</span>
+        </label>
+      </form>
       {first.loading && !page && <Loading label="Loading conversations…" />}
       {first.error !== null && (
         <div class="panel-body">
@@ -128,13 +208,17 @@ function ThreadList({ inbox }: { inbox: InboxView }) {
       )}
       {page?.threads.length === 0 && (
         <p class="panel-body muted">
-          No conversations yet. A newly connected mailbox takes a little while to bring in its mail.
+          {filters.q || filters.unread || filters.status !== "open"
+            ? "No conversation matches these filters."
+            : view.kind === "assigned"
+              ? "Nothing is assigned to you."
+              : "No open conversations. A newly connected mailbox takes a little while to bring in its mail."}
         </p>
       )}
       {page && page.threads.length > 0 && (
-        <ul class="thread-list" aria-label={`Conversations in ${inbox.address}`}>
+        <ul class="thread-list" aria-label={`Conversations in ${title}`}>
           {page.threads.map((t) => (
-            <ThreadRow key={t.id} thread={t} />
+            <ThreadRow key={t.id} thread={t} inboxes={view.kind === "inbox" ? [] : inboxes} />
           ))}
         </ul>
       )}
@@ -156,10 +240,11 @@ function ThreadList({ inbox }: { inbox: InboxView }) {
   );
 }
 
-function ThreadRow({ thread }: { thread: ThreadSummaryView }) {
+function ThreadRow({ thread, inboxes }: { thread: ThreadSummaryView; inboxes: InboxView[] }) {
   const sender = thread.from ? thread.from.name || thread.from.address : "Unknown sender";
+  const where = inboxes.filter((i) => thread.inboxIds.includes(i.id)).map((i) => i.address);
   return (
-    <li class="thread-row">
+    <li class={`thread-row${thread.unread ? " thread-unread" : ""}`}>
       <Link href={`/threads/${encodeURIComponent(thread.id)}`} class="thread-link">
         <span class="thread-line">
           <span class="thread-from strong">{sender}</span>
@@ -179,6 +264,19 @@ function ThreadRow({ thread }: { thread: ThreadSummaryView }) {
         </span>
         <span class="thread-subject">{thread.subject || "(no subject)"}</span>
         {thread.snippet && <span class="thread-snippet muted">{thread.snippet}</span>}
+        <span class="thread-meta">
+          {thread.unread && <span class="badge badge-accent">Unread</span>}
+          {thread.status !== "open" && (
+            <span class={`badge badge-status-${thread.status}`}>{STATUS_LABELS[thread.status]}</span>
+          )}
+          {thread.assignee && <span class="muted">→ {thread.assignee.name || thread.assignee.email}</span>}
+          {thread.tags.map((tag) => (
+            <span key={tag} class="tag">
+              {tag}
+            </span>
+          ))}
+          {where.length > 0 && <span class="muted break">{where.join(", ")}</span>}
+        </span>
       </Link>
     </li>
   );

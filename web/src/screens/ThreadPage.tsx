@@ -1,6 +1,6 @@
 import { useRef, useState } from "preact/hooks";
-import type { MessageView, ThreadView } from "../../../worker/contracts";
-import { ApiError, api, messageOf } from "../lib/api";
+import type { MessageView, NoteView, ThreadView } from "../../../worker/contracts";
+import { ApiError, api, messageOf, type ThreadChanged } from "../lib/api";
 import { formatDateTime, isoDate } from "../lib/format";
 import { useResource, usePageTitle } from "../lib/hooks";
 import { canSend } from "../lib/roles";
@@ -11,6 +11,8 @@ import { emailProblem } from "../lib/validate";
 import { Field, TextInput } from "../components/Field";
 import { Loading, PageHeader } from "../components/Layout";
 import { Notice } from "../components/Notice";
+import { NoteComposer } from "./thread/NoteComposer";
+import { ThreadActions } from "./thread/ThreadActions";
 
 type Address = { name: string; address: string };
 
@@ -55,11 +57,29 @@ export function ThreadPage({ threadId }: { threadId: string }) {
               </p>
             </Notice>
           )}
-          <ol class="messages" aria-label="Messages">
-            {data.messages.map((m) => (
-              <MessageItem key={m.id} message={m} />
-            ))}
+          <ThreadActions
+            thread={data}
+            canChange={canSend(me.user.role)}
+            onChanged={(state) => thread.setData((t: ThreadView | null) => (t ? { ...t, ...state } : t))}
+          />
+          <ol class="messages" aria-label="Messages and notes">
+            {timeline(data).map((item) =>
+              item.kind === "message" ? (
+                <MessageItem key={item.message.id} threadId={data.id} message={item.message} />
+              ) : (
+                <NoteItem key={item.note.id} note={item.note} />
+              ),
+            )}
           </ol>
+          <NoteComposer
+            threadId={data.id}
+            teammates={data.teammates}
+            onAdded={(note) =>
+              thread.setData((t: ThreadView | null) =>
+                t ? { ...t, notes: [...t.notes, note], version: t.version + 1 } : t,
+              )
+            }
+          />
           {canSend(me.user.role) && firstInbox && (
             <ReplyComposer thread={data} inboxId={firstInbox.id} onSent={thread.reload} />
           )}
@@ -69,7 +89,64 @@ export function ThreadPage({ threadId }: { threadId: string }) {
   );
 }
 
-function MessageItem({ message: m }: { message: MessageView }) {
+type TimelineItem =
+  { kind: "message"; at: number; message: MessageView } | { kind: "note"; at: number; note: NoteView };
+
+/** Messages and internal notes in the order they happened. */
+function timeline(t: ThreadView): TimelineItem[] {
+  return [
+    ...t.messages.map((m): TimelineItem => ({ kind: "message", at: m.receivedAt, message: m })),
+    ...t.notes.map((n): TimelineItem => ({ kind: "note", at: n.createdAt, note: n })),
+  ].sort((a, b) => a.at - b.at);
+}
+
+function NoteItem({ note }: { note: NoteView }) {
+  return (
+    <li class="message note">
+      <article aria-label={`Internal note by ${note.author.name || note.author.email}`}>
+        <header class="message-header">
+          <p class="break">
+            <span class="badge badge-note">Internal note</span>{" "}
+            <span class="strong">{note.author.name || note.author.email}</span>
+          </p>
+          <time class="message-time muted" dateTime={isoDate(note.createdAt)}>
+            {formatDateTime(note.createdAt)}
+          </time>
+        </header>
+        <div class="message-text">{note.body}</div>
+      </article>
+    </li>
+  );
+}
+
+/**
+ * The HTML version of a message, sanitized by the server and shown in a sandboxed iframe (no
+ * scripts, no same origin) under the response's own strict CSP. Remote images load only on request.
+ */
+function HtmlBody({ threadId, message }: { threadId: string; message: MessageView }) {
+  const [images, setImages] = useState(false);
+  const src = `/api/threads/${encodeURIComponent(threadId)}/messages/${encodeURIComponent(message.id)}/body${images ? "?images=1" : ""}`;
+  return (
+    <div class="message-html">
+      <iframe
+        class="message-frame"
+        sandbox="allow-popups allow-popups-to-escape-sandbox"
+        referrerpolicy="no-referrer"
+        title={`Formatted message from ${message.from ? formatAddress(message.from) : "unknown sender"}`}
+        src={src}
+        loading="lazy"
+      />
+      {!images && (
+        <button type="button" class="button button-small" onClick={() => setImages(true)}>
+          Load remote images
+        </button>
+      )}
+    </div>
+  );
+}
+
+function MessageItem({ threadId, message: m }: { threadId: string; message: MessageView }) {
+  const [formatted, setFormatted] = useState(false);
   const at = m.sentAt ?? m.receivedAt;
   const files = m.attachments.filter((a) => !a.inline);
   // Mail bodies usually end in a line break, which pre-wrap would show as an empty line.
@@ -92,15 +169,30 @@ function MessageItem({ message: m }: { message: MessageView }) {
             {formatDateTime(at)}
           </time>
         </header>
-        {/* Text only: a message's HTML is untrusted and is never put into the page. */}
-        <div class="message-text">{text || (m.hasHtml ? "(This message has only an HTML version.)" : "")}</div>
+        {/* The HTML is untrusted: never put into the page, only into the sandboxed frame. */}
+        {formatted ? (
+          <HtmlBody threadId={threadId} message={m} />
+        ) : (
+          <div class="message-text">{text || (m.hasHtml ? "(This message has only an HTML version.)" : "")}</div>
+        )}
+        {m.hasHtml && (
+          <button type="button" class="button button-small button-quiet" onClick={() => setFormatted(!formatted)}>
+            {formatted ? "Show plain text" : "Show formatted"}
+          </button>
+        )}
         {files.length > 0 && (
           <div class="message-attachments">
             <p class="subheading">Attachments</p>
             <ul class="attachment-list">
               {files.map((a) => (
                 <li key={a.id} class="attachment break">
-                  {a.filename || "Unnamed file"}
+                  <a
+                    href={`/api/threads/${encodeURIComponent(threadId)}/attachments/${encodeURIComponent(a.id)}`}
+                    download={a.filename || "attachment"}
+                  >
+                    {a.filename || "Unnamed file"}
+                  </a>{" "}
+                  <span class="muted">({Math.max(1, Math.round(a.sizeBytes / 1024))} KB)</span>
                 </li>
               ))}
             </ul>
@@ -163,6 +255,8 @@ function ReplyComposer({
   const [text, setText] = useState("");
   const [errors, setErrors] = useState<{ to?: string; cc?: string; text?: string }>({});
   const [formError, setFormError] = useState<{ message: string; cannotSend: boolean } | null>(null);
+  // Set when the server refused the reply because the conversation moved on meanwhile.
+  const [changed, setChanged] = useState<ThreadChanged | null>(null);
   const [busy, setBusy] = useState(false);
   const toRef = useRef<HTMLInputElement>(null);
   const ccRef = useRef<HTMLInputElement>(null);
@@ -185,11 +279,24 @@ function ReplyComposer({
     if (next.text) return textRef.current?.focus();
     setBusy(true);
     try {
-      await api.reply(thread.id, { inboxId, to: toList.list, cc: ccList.list, text });
+      await api.reply(thread.id, {
+        inboxId,
+        to: toList.list,
+        cc: ccList.list,
+        text,
+        baseVersion: changed?.version ?? thread.version,
+      });
       setText("");
+      setChanged(null);
       announce(`Reply sent from ${from}.`);
       await onSent();
     } catch (err) {
+      if (err instanceof ApiError && err.code === "thread_changed") {
+        setChanged(err.details as ThreadChanged);
+        announce("New activity arrived in this conversation. Review it, then send again.");
+        void onSent();
+        return;
+      }
       const fields = err instanceof ApiError ? err.fieldErrors : {};
       const fieldKey = (k: string) => Object.keys(fields).find((p) => p === k || p.startsWith(`${k}.`));
       const toKey = fieldKey("to");
@@ -262,6 +369,24 @@ function ReplyComposer({
             />
           )}
         </Field>
+        {changed && (
+          <Notice tone="warning" title="New activity since you started this reply">
+            <p>Your reply was not sent. Here is what arrived meanwhile; send again when you have read it.</p>
+            <ul class="changed-list">
+              {changed.messages.map((m) => (
+                <li key={m.id}>
+                  <span class="strong">{m.from ? m.from.name || m.from.address : "Unknown sender"}:</span>{" "}
+                  {m.text.trim().slice(0, 300)}
+                </li>
+              ))}
+              {changed.notes.map((n) => (
+                <li key={n.id}>
+                  <span class="strong">Note by {n.author.name || n.author.email}:</span> {n.body.slice(0, 300)}
+                </li>
+              ))}
+            </ul>
+          </Notice>
+        )}
         {formError && (
           <Notice tone="error" title="The reply was not sent">
             <p>{formError.message}</p>
@@ -275,7 +400,7 @@ function ReplyComposer({
         )}
         <div>
           <button type="submit" class="button button-primary" disabled={busy}>
-            {busy ? "Sending…" : "Send reply"}
+            {busy ? "Sending…" : changed ? "Send anyway" : "Send reply"}
           </button>
         </div>
       </form>

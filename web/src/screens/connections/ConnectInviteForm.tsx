@@ -1,7 +1,7 @@
 import { useRef, useState } from "preact/hooks";
 import type { ConnectInviteView, MailboxKind } from "../../../../worker/contracts";
 import { ApiError, api, messageOf } from "../../lib/api";
-import { KIND_HINTS, KIND_LABELS } from "../../lib/connections";
+import { KIND_HINTS, KIND_LABELS, SYNC_WINDOW_OPTIONS } from "../../lib/connections";
 import { formatDuration } from "../../lib/format";
 import { useAnnounce } from "../../lib/status";
 import { emailProblem } from "../../lib/validate";
@@ -37,6 +37,7 @@ export function ConnectInviteForm({
   const announce = useAnnounce();
   const [email, setEmail] = useState("");
   const [kind, setKind] = useState<MailboxKind>("shared");
+  const [windowDays, setWindowDays] = useState(30);
   const [emailError, setEmailError] = useState<string | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [connected, setConnected] = useState<{ email: string; inboxId: string } | null>(null);
@@ -52,7 +53,7 @@ export function ConnectInviteForm({
     if (problem) return emailRef.current?.focus();
     setBusy("invite");
     try {
-      const res = await api.inviteToConnect(email.trim(), kind);
+      const res = await api.inviteToConnect(email.trim(), kind, windowDays);
       onInvited(res.invite);
       announce(`Invitation to connect sent to ${res.invite.email}.`);
       setEmail("");
@@ -139,6 +140,28 @@ export function ConnectInviteForm({
           ))}
         </div>
       </fieldset>
+      <Field
+        id="connect-window"
+        label="History to import"
+        hint="Mail from before this is left in the mailbox. You can import more later."
+      >
+        {(describedBy) => (
+          <select
+            id="connect-window"
+            class="select"
+            name="windowDays"
+            value={String(windowDays)}
+            aria-describedby={describedBy}
+            onChange={(e) => setWindowDays(Number(e.currentTarget.value))}
+          >
+            {SYNC_WINDOW_OPTIONS.map((o) => (
+              <option key={o.days} value={String(o.days)}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
       {connected && (
         <Notice tone="warning" title={`${connected.email} is already connected`}>
           <p>

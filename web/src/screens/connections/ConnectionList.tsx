@@ -1,7 +1,13 @@
 import { useState } from "preact/hooks";
 import type { ConnectInviteView, ConnectionView } from "../../../../worker/contracts";
 import { ApiError, api, messageOf, type ThreadsOnDisconnect } from "../../lib/api";
-import { HEALTH_LABELS, HEALTH_REASON_LABELS, KIND_LABELS, PROVIDER_LABELS } from "../../lib/connections";
+import {
+  HEALTH_LABELS,
+  HEALTH_REASON_LABELS,
+  KIND_LABELS,
+  PROVIDER_LABELS,
+  SYNC_WINDOW_OPTIONS,
+} from "../../lib/connections";
 import { formatDateTime, formatRelative, isoDate } from "../../lib/format";
 import { useAnnounce } from "../../lib/status";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -99,6 +105,7 @@ function ConnectionRow({
             Connected through <span class="break">{delegate}</span> (delegate)
           </p>
         )}
+        {c.disconnectedAt === null && c.provider !== "hosted" && <HistoryWindow connection={c} />}
         {c.disconnectedAt === null && <SyncProgress inboxId={c.id} />}
       </div>
       <div class="row-actions">
@@ -295,7 +302,7 @@ export function ArchiveList({
     setBusy(c.id);
     setError(null);
     try {
-      const res = await api.inviteToConnect(c.address, c.kind);
+      const res = await api.inviteToConnect(c.address, c.kind, c.windowDays);
       onInvited(res.invite);
       announce(`Invitation to connect sent to ${res.invite.email}.`);
     } catch (err) {
@@ -398,5 +405,53 @@ export function ArchiveList({
         )}
       </ConfirmDialog>
     </>
+  );
+}
+
+/** How much history the inbox covers; widening it imports the older mail (shown by the progress bar). */
+function HistoryWindow({ connection }: { connection: ConnectionView }) {
+  const announce = useAnnounce();
+  const [days, setDays] = useState(connection.windowDays);
+  const [error, setError] = useState<string | null>(null);
+  const id = `window-${connection.id}`;
+  const change = async (next: number) => {
+    const previous = days;
+    setDays(next);
+    setError(null);
+    try {
+      await api.setConnectionWindow(connection.id, next);
+      const label = SYNC_WINDOW_OPTIONS.find((o) => o.days === next)?.label ?? "";
+      announce(
+        next === 0 || next > previous
+          ? `Importing ${label.toLowerCase()} of ${connection.address}.`
+          : `${connection.address} now covers ${label.toLowerCase()}; mail already imported stays.`,
+      );
+    } catch (err) {
+      setDays(previous);
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <p class="history-window">
+      <label for={id}>History</label>{" "}
+      <select
+        id={id}
+        class="select select-small"
+        value={String(days)}
+        onChange={(e) => void change(Number(e.currentTarget.value))}
+      >
+        {SYNC_WINDOW_OPTIONS.map((o) => (
+          <option key={o.days} value={String(o.days)}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {error && (
+        <span class="field-error" role="alert">
+          {" "}
+          {error}
+        </span>
+      )}
+    </p>
   );
 }
