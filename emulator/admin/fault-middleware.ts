@@ -1,11 +1,18 @@
 import { type Context, type MiddlewareHandler } from "hono";
 import { type AppEnv, type EmulatorContext } from "../context";
 import { googleError } from "../google/errors";
-import { graphError } from "../microsoft/graph-errors";
+import { graphError, throttled } from "../microsoft/graph-errors";
 import { aadstsBody } from "../microsoft/errors";
 import { type FaultTarget, targetOf } from "./faults";
 
 function burstResponse(c: Context, ctx: EmulatorContext, target: FaultTarget, status: number): Response {
+  if (status === 429 && target === "gmail") {
+    return googleError(c, 429, "Too many concurrent requests for user", "rateLimitExceeded", "RESOURCE_EXHAUSTED", {
+      domain: "usageLimits",
+      headers: { "Retry-After": "1" },
+    });
+  }
+  if (status === 429 && target === "graph") return throttled(c, 1);
   const code = (status >= 500 && status <= 599 ? status : 503) as 500 | 502 | 503 | 504;
   switch (target) {
     case "gmail":

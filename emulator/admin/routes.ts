@@ -50,7 +50,8 @@ const schemas = {
   lifecycle: selector.extend({ event: z.enum(["reauthorizationRequired", "subscriptionRemoved", "missed"]) }),
   errors: z.object({
     target,
-    status: z.number().int().min(500).max(599).optional(),
+    /** A 5xx, or 429: the provider's own throttling answer with Retry-After: 1. */
+    status: z.union([z.literal(429), z.number().int().min(500).max(599)]).optional(),
     count: z.number().int().positive().optional(),
     pathIncludes: z.string().optional(),
   }),

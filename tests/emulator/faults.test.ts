@@ -144,6 +144,21 @@ describe("5xx bursts and slow responses", () => {
     expect(ms["error_codes"]).toEqual([90033]);
   });
 
+  it("should throttle Gmail and Graph with 429 and Retry-After in each provider's shape", async () => {
+    await admin("POST", "/faults/errors", { target: "gmail", status: 429, count: 1 });
+    const a = await gmail.get<{ error: { status: string; errors: Array<{ reason: string }> } }>("/profile");
+    expect(a.status).toBe(429);
+    expect(a.headers.get("retry-after")).toBe("1");
+    expect(a.body.error.errors[0]!.reason).toBe("rateLimitExceeded");
+    expect((await gmail.get("/profile")).status).toBe(200);
+    await admin("POST", "/faults/errors", { target: "graph", status: 429, count: 1 });
+    const g = await graph.get<{ error: { code: string } }>("/me/messages");
+    expect(g.status).toBe(429);
+    expect(g.headers.get("retry-after")).toBe("1");
+    expect(g.body.error.code).toBe("TooManyRequests");
+    expect((await admin("POST", "/faults/errors", { target: "gmail", status: 404 })).status).toBe(400);
+  });
+
   it("should slow responses down for a number of calls", async () => {
     await admin("POST", "/faults/latency", { target: "google-oauth", ms: 250, count: 1 });
     let t = Date.now();

@@ -450,8 +450,11 @@ describe("convergence under faults (property)", () => {
   type Op =
     | { kind: "deliver"; n: number }
     | { kind: "reply" }
-    | { kind: "push"; dup: boolean }
+    | { kind: "push"; dup: boolean; reversed: boolean }
+    | { kind: "delayPush" }
     | { kind: "dropPush" }
+    | { kind: "burst429" }
+    | { kind: "sendReply" }
     | { kind: "staleHint" }
     | { kind: "expireHistory" }
     | { kind: "burst5xx" }
@@ -464,6 +467,8 @@ describe("convergence under faults (property)", () => {
 
   /** Messages the property moved to the trash, for "untrash" to restore. */
   const inTrash: string[] = [];
+  /** Pushes held back by "delayPush", delivered (late, after newer ones) by the next "push". */
+  const delayed: { headers: Record<string, string>; body: string }[] = [];
 
   async function latestPush(since: number) {
     const r = await fetch(`${env.TEST_PUSH_RELAY_URL}/__relay/pushes?since=${since}`);
@@ -528,8 +533,10 @@ describe("convergence under faults (property)", () => {
       }
       case "push": {
         const pushes = await latestPush(seen.seq);
-        for (const p of pushes) {
-          seen.seq = Math.max(seen.seq, p.seq);
+        for (const p of pushes) seen.seq = Math.max(seen.seq, p.seq);
+        // Newer pushes first when reversed; held-back ones always after them, as late deliveries.
+        const order = [...(op.reversed ? [...pushes].reverse() : pushes), ...delayed.splice(0)];
+        for (const p of order) {
           const send = () =>
             call("/webhooks/google", {
               rawBody: p.body,
@@ -538,6 +545,32 @@ describe("convergence under faults (property)", () => {
             });
           await send();
           if (op.dup) await send();
+        }
+        break;
+      }
+      case "delayPush": {
+        for (const p of await latestPush(seen.seq)) {
+          seen.seq = Math.max(seen.seq, p.seq);
+          delayed.push(p);
+        }
+        break;
+      }
+      case "burst429":
+        await emulatorAdmin("/faults/errors", { target: "gmail", status: 429, count: 3 });
+        break;
+      case "sendReply": {
+        // Mail sent from the mailbox through Postroom: it lands in Sent and must be stored once.
+        const thread = await env.DB.prepare(
+          `SELECT t.id FROM threads t JOIN thread_mailboxes tm ON tm.account_id = t.account_id AND tm.thread_id = t.id
+           WHERE tm.account_id = ? AND tm.mailbox_id = ? ORDER BY t.last_message_at DESC LIMIT 1`,
+        )
+          .bind(owner.accountId, inboxId)
+          .first<{ id: string }>();
+        if (thread) {
+          await call(`/api/threads/${thread.id}/reply`, {
+            cookie: owner.cookie,
+            body: { inboxId, to: ["customer@example.com"], text: "Thanks, on it." },
+          });
         }
         break;
       }
@@ -609,7 +642,10 @@ describe("convergence under faults (property)", () => {
     const op: import("fast-check").Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant("deliver" as const), n: fc.integer({ min: 1, max: 3 }) }),
       fc.constant({ kind: "reply" as const }),
-      fc.record({ kind: fc.constant("push" as const), dup: fc.boolean() }),
+      fc.record({ kind: fc.constant("push" as const), dup: fc.boolean(), reversed: fc.boolean() }),
+      fc.constant({ kind: "delayPush" as const }),
+      fc.constant({ kind: "burst429" as const }),
+      fc.constant({ kind: "sendReply" as const }),
       fc.constant({ kind: "dropPush" as const }),
       fc.constant({ kind: "staleHint" as const }),
       fc.constant({ kind: "expireHistory" as const }),
@@ -623,8 +659,22 @@ describe("convergence under faults (property)", () => {
     );
     const runs = Number(env.TEST_CHAOS_RUNS);
     let seen = { seq: Math.max(0, ...(await latestPush(0)).map((p) => p.seq)) };
+    const tally = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
+    const FAULTS = new Set<Op["kind"]>([
+      "dropPush",
+      "delayPush",
+      "staleHint",
+      "expireHistory",
+      "burst5xx",
+      "burst429",
+      "expireAccess",
+      "restartDO",
+      "redeliver",
+    ]);
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 10 }), async (ops) => {
+        tally.runs++;
+        tally.faults += ops.filter((o) => FAULTS.has(o.kind) || (o.kind === "push" && (o.dup || o.reversed))).length;
         for (const o of ops) await apply(o, seen);
         // Quiesce: no more faults; one more hint; then everything must settle.
         await emulatorAdmin("/faults", undefined, "DELETE");
@@ -638,10 +688,16 @@ describe("convergence under faults (property)", () => {
           },
           { timeout: 60_000, interval: 500 },
         );
+        const stored = await storedIds();
+        tally.messages += expected.length;
+        tally.lost += expected.filter((id) => !stored.includes(id)).length;
+        tally.duplicated += await duplicateRfcIds(owner.accountId);
         expect(await duplicateRfcIds(owner.accountId)).toBe(0);
       }),
       { numRuns: Number.isFinite(runs) && runs > 0 ? runs : 3, seed: 42, endOnFailure: true },
     );
+    // Read by scripts/chaos.mjs (npm run test:chaos), which adds these up for bench/results.json.
+    console.log(`CHAOS ${JSON.stringify({ provider: "gmail", ...tally })}`);
     seen = { seq: 0 };
   });
 });

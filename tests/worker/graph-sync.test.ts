@@ -10,10 +10,12 @@ import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../../worker/lib/crypto";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin } from "../support/connect";
+import { call } from "../support/http";
 import {
   awaitNotifications,
   awaitSubscriptionId,
   emulatedSubscription,
+  notificationsFor,
   relayMark,
   replay,
 } from "../support/graph-notifications";
@@ -444,6 +446,213 @@ describe("Graph sync", () => {
         },
         { timeout: 20_000, interval: 300 },
       );
+    },
+  );
+
+  it(
+    "converges under faults: D1 ends with exactly the mailbox's messages in its synced folders (property)",
+    { timeout: 300_000 },
+    async () => {
+      type Op =
+        | { kind: "deliver"; n: number }
+        | { kind: "notify"; dup: boolean; reversed: boolean }
+        | { kind: "dropNotify" }
+        | { kind: "expireDelta"; reset: boolean }
+        | { kind: "burst"; status: 429 | 503 }
+        | { kind: "expireAccess" }
+        | { kind: "restartDO" }
+        | { kind: "move"; to: "archive" | "junkemail" | "deleteditems"; pick: number }
+        | { kind: "restore" }
+        | { kind: "redeliver"; pick: number }
+        | { kind: "sendReply" };
+      const WINDOW_MS = 30 * 86_400_000;
+      const stub = () => env.MAILBOX.getByName(inboxId);
+      type Page = { value: { id: string }[]; "@odata.nextLink"?: string };
+      /** A Graph GET as the delegate, retried through the faults the property injects (401 after expiry, 429, 5xx). */
+      const page = async (url: string): Promise<Page> => {
+        for (let attempt = 0; ; attempt++) {
+          const lease = await stub().leaseAccessToken();
+          if (!lease.ok) throw new Error(`no lease: ${lease.reason}`);
+          const res = await fetch(url, {
+            headers: { authorization: `Bearer ${lease.accessToken}`, prefer: 'IdType="ImmutableId"' },
+          });
+          if (res.ok) return (await res.json()) as Page;
+          if (attempt >= 20) throw new Error(`Graph answered ${res.status} for ${url}`);
+          if (res.status === 401) await stub().accessTokenRejected();
+          else await new Promise((r) => setTimeout(r, 500));
+        }
+      };
+      const base = `${env.GRAPH_API_BASE}/v1.0/users/${MAILBOX}`;
+      const folderId = async (name: string) =>
+        ((await page(`${base}/mailFolders/${name}`)) as unknown as { id: string }).id;
+      /** What the mailbox holds in the window, in every folder but Junk Email and Deleted Items. */
+      const mailboxIds = async () => {
+        const skip = new Set([await folderId("junkemail"), await folderId("deleteditems")]);
+        const folders = (await page(`${base}/mailFolders?$top=100`)).value.filter((f) => !skip.has(f.id));
+        const since = new Date(Date.now() - WINDOW_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
+        const ids: string[] = [];
+        for (const f of folders) {
+          let url: string | undefined =
+            `${base}/mailFolders/${f.id}/messages?$select=id&$top=500&$filter=${encodeURIComponent(`receivedDateTime ge ${since}`)}`;
+          while (url) {
+            const p = await page(url);
+            ids.push(...p.value.map((m) => m.id));
+            url = p["@odata.nextLink"];
+          }
+        }
+        return ids.sort();
+      };
+      const storedIds = async () =>
+        (
+          await env.DB.prepare(
+            `SELECT provider_message_id AS id FROM message_sources WHERE account_id = ? AND mailbox_id = ?`,
+          )
+            .bind(owner.accountId, inboxId)
+            .all<{ id: string }>()
+        ).results
+          .map((r) => r.id)
+          .sort();
+      let mark = await relayMark();
+      const deleted: string[] = [];
+
+      const apply = async (op: Op) => {
+        switch (op.kind) {
+          case "deliver":
+            await deliver(op.n, `Chaos ${Date.now()}`);
+            break;
+          case "notify":
+          case "dropNotify": {
+            const sub = await env.DB.prepare(`SELECT graph_subscription_id AS id FROM mailboxes WHERE id = ?`)
+              .bind(inboxId)
+              .first<{ id: string | null }>();
+            const recorded = sub?.id ? await notificationsFor(sub.id, mark) : [];
+            mark = Math.max(mark, ...recorded.map((r) => r.push.seq));
+            if (op.kind === "dropNotify") break;
+            const order = op.reversed ? [...recorded].reverse() : recorded;
+            for (const r of op.dup ? [...order, ...order] : order) await replay(r.push);
+            break;
+          }
+          case "expireDelta":
+            await emulatorAdmin("/graph/expire-delta", { account: MAILBOX, ...(op.reset ? { mode: "reset" } : {}) });
+            break;
+          case "burst":
+            await emulatorAdmin("/faults/errors", { target: "graph", status: op.status, count: 3 });
+            break;
+          case "expireAccess":
+            await emulatorAdmin("/oauth/microsoft/tokens", { account: DELEGATE, fault: "expire-access" });
+            break;
+          case "restartDO":
+            await runInDurableObject(stub(), (_i, state) => {
+              try {
+                state.abort("chaos restart");
+              } catch {
+                // abort() throws in the calling context by design.
+              }
+            }).catch(() => undefined);
+            break;
+          case "move": {
+            const ids = await mailboxIds();
+            const id = ids[op.pick % Math.max(1, ids.length)];
+            if (!id) break;
+            const r =
+              op.to === "deleteditems"
+                ? await graphApi(`/messages/${id}`, "DELETE")
+                : await graphApi(`/messages/${id}/move`, "POST", { destinationId: op.to });
+            if (r.ok && op.to !== "archive") deleted.push(id);
+            break;
+          }
+          case "restore": {
+            const id = deleted.shift();
+            if (id) await graphApi(`/messages/${id}/move`, "POST", { destinationId: "inbox" });
+            break;
+          }
+          case "redeliver": {
+            const ids = [...(await mailboxIds()), ...deleted];
+            const start = op.pick % Math.max(1, ids.length);
+            const batch = ids.slice(start, start + 5);
+            if (batch.length > 0) {
+              await env.BACKFILL_QUEUE.send({
+                kind: "backfill.batch",
+                accountId: owner.accountId,
+                mailboxId: inboxId,
+                providerIds: batch,
+              });
+            }
+            break;
+          }
+          case "sendReply": {
+            const thread = await env.DB.prepare(
+              `SELECT tm.thread_id AS id FROM thread_mailboxes tm WHERE tm.account_id = ? AND tm.mailbox_id = ?
+               ORDER BY tm.last_message_at DESC LIMIT 1`,
+            )
+              .bind(owner.accountId, inboxId)
+              .first<{ id: string }>();
+            if (thread) {
+              await call(`/api/threads/${thread.id}/reply`, {
+                cookie: owner.cookie,
+                body: { inboxId, to: ["customer@example.com"], text: "Looking into it." },
+              });
+            }
+            break;
+          }
+        }
+      };
+
+      const fc = await import("fast-check");
+      const op: import("fast-check").Arbitrary<Op> = fc.oneof(
+        fc.record({ kind: fc.constant("deliver" as const), n: fc.integer({ min: 1, max: 3 }) }),
+        fc.record({ kind: fc.constant("notify" as const), dup: fc.boolean(), reversed: fc.boolean() }),
+        fc.constant({ kind: "dropNotify" as const }),
+        fc.record({ kind: fc.constant("expireDelta" as const), reset: fc.boolean() }),
+        fc.record({ kind: fc.constant("burst" as const), status: fc.constantFrom(429 as const, 503 as const) }),
+        fc.constant({ kind: "expireAccess" as const }),
+        fc.constant({ kind: "restartDO" as const }),
+        fc.record({
+          kind: fc.constant("move" as const),
+          to: fc.constantFrom("archive" as const, "junkemail" as const, "deleteditems" as const),
+          pick: fc.nat(),
+        }),
+        fc.constant({ kind: "restore" as const }),
+        fc.record({ kind: fc.constant("redeliver" as const), pick: fc.nat() }),
+        fc.constant({ kind: "sendReply" as const }),
+      );
+      const runs = Number(env.TEST_CHAOS_RUNS);
+      const tally = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
+      const FAULTS = new Set<Op["kind"]>([
+        "dropNotify",
+        "expireDelta",
+        "burst",
+        "expireAccess",
+        "restartDO",
+        "redeliver",
+      ]);
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 10 }), async (ops) => {
+          tally.runs++;
+          tally.faults += ops.filter(
+            (o) => FAULTS.has(o.kind) || (o.kind === "notify" && (o.dup || o.reversed)),
+          ).length;
+          for (const o of ops) await apply(o);
+          await emulatorAdmin("/faults", undefined, "DELETE");
+          let expected: string[] = [];
+          await vi.waitFor(
+            async () => {
+              await stub().hint();
+              expected = await mailboxIds();
+              expect(await storedIds()).toEqual(expected);
+            },
+            { timeout: 60_000, interval: 500 },
+          );
+          const stored = await storedIds();
+          tally.messages += expected.length;
+          tally.lost += expected.filter((id) => !stored.includes(id)).length;
+          tally.duplicated += await duplicateRfcIds(owner.accountId);
+          expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+        }),
+        { numRuns: Number.isFinite(runs) && runs > 0 ? runs : 3, seed: 7, endOnFailure: true },
+      );
+      // Read by scripts/chaos.mjs (npm run test:chaos), which adds these up for bench/results.json.
+      console.log(`CHAOS ${JSON.stringify({ provider: "graph", ...tally })}`);
     },
   );
 
