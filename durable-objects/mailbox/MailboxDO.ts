@@ -33,7 +33,7 @@ export interface SyncStatus {
 }
 
 export type BackfillLease =
-  | { ok: true; provider: "google"; accessToken: string; apiBase: string }
+  | { ok: true; provider: "google"; accessToken: string; apiBase: string; scope: "all" | "inbox_sent" }
   | {
       ok: true;
       provider: "microsoft";
@@ -115,14 +115,18 @@ export class MailboxDO extends DurableObject<Env> {
    * backfills the window; a reconnect recovers everything since the last good sync.
    */
   async storeGrant(
-    input: ConnectInput & { windowDays?: number | null },
+    input: ConnectInput & { windowDays?: number | null; scope?: "all" | "inbox_sent" },
   ): Promise<{ ok: true } | { ok: false; error: "mailbox_mismatch" }> {
     const attached = await this.attach(input.mailboxId);
     if (!attached.ok) return attached;
     await this.#grants.connect(input);
     const row = this.#sync.get();
     if (!row || !row.cursor) {
-      this.#sync.update({ phase: "backfilling", window_days: input.windowDays === undefined ? 30 : input.windowDays });
+      this.#sync.update({
+        phase: "backfilling",
+        window_days: input.windowDays === undefined ? 30 : input.windowDays,
+        scope: input.scope ?? "all",
+      });
     } else {
       this.#sync.update({ phase: "recovering", hint_pending: 1 });
     }
@@ -131,21 +135,24 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   /**
-   * The inbox's history window changed. A wider one lists the mailbox again from a new baseline
-   * (the listing is cheap and what is stored is not fetched again); a narrower one only applies to
-   * later listings, and nothing stored is removed for being older.
+   * The inbox's history window or folder scope changed. Widening either lists the mailbox again
+   * (the listing is cheap and what is stored is not fetched again); narrowing only applies from now
+   * on, and nothing stored is removed for it. The relist itself runs in the sync loop, never beside it.
    */
-  async setWindow(windowDays: number | null): Promise<void> {
+  async configure(settings: { windowDays: number | null; scope: "all" | "inbox_sent" }): Promise<void> {
     const row = this.#sync.ensure();
-    const wider = windowDays === null || (row.window_days !== null && windowDays > row.window_days);
-    this.#sync.update({ window_days: windowDays });
-    if (!wider || !row.cursor || !this.#grants.connected()) return;
-    if (this.#grants.binding()?.provider === "microsoft") {
-      this.#graph.relistAll("window_widened");
-      this.#sync.update({ phase: "backfilling", backfill_enumerated: 0 });
-    } else {
-      this.#gmail.relist();
+    const wider =
+      (settings.windowDays === null && row.window_days !== null) ||
+      (settings.windowDays !== null && row.window_days !== null && settings.windowDays > row.window_days) ||
+      (settings.scope === "all" && row.scope === "inbox_sent");
+    this.#sync.update({ window_days: settings.windowDays, scope: settings.scope });
+    if (this.#grants.binding()?.provider === "microsoft" && settings.scope !== row.scope) {
+      // Which folders count changes at once (a narrower scope stops fetching from the others).
+      this.#sync.update({ relist_requested: wider ? 1 : 2 });
+    } else if (wider) {
+      this.#sync.update({ relist_requested: 1 });
     }
+    if (!row.cursor || !this.#grants.connected()) return;
     await this.#kick();
   }
 
@@ -166,7 +173,13 @@ export class MailboxDO extends DurableObject<Env> {
     if (!lease.ok) return { ok: false, reason: lease.reason };
     const config = readProviderConfig(this.env);
     if (lease.provider === "google") {
-      return { ok: true, provider: "google", accessToken: lease.accessToken, apiBase: config.google.gmailApiBase };
+      return {
+        ok: true,
+        provider: "google",
+        accessToken: lease.accessToken,
+        apiBase: config.google.gmailApiBase,
+        scope: this.#sync.ensure().scope,
+      };
     }
     return {
       ok: true,
@@ -332,6 +345,11 @@ export class MailboxDO extends DurableObject<Env> {
     if (health?.health === "failing") return;
     if (grant.provider === "microsoft") return this.#syncGraphOnce();
     let row = this.#sync.ensure();
+    if (row.relist_requested && row.cursor) {
+      this.#sync.update({ relist_requested: 0 });
+      this.#gmail.relist();
+      row = this.#sync.ensure();
+    }
 
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
       if (!(await this.#handle(await this.#gmail.begin(row.window_days)))) return;
@@ -399,6 +417,15 @@ export class MailboxDO extends DurableObject<Env> {
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
       if (!(await this.#handle(await this.#graph.begin(row.window_days)))) return;
       row = this.#sync.ensure();
+    }
+    if (row.relist_requested && row.cursor) {
+      // 1: the settings widened (list every folder again); 2: the scope narrowed (only which folders count).
+      if (!(await this.#handle(await this.#graph.applyScope()))) return;
+      if (row.relist_requested === 1) {
+        this.#graph.relistAll("settings_changed");
+        this.#sync.update({ phase: "backfilling", backfill_enumerated: 0 });
+      }
+      row = this.#sync.update({ relist_requested: 0 });
     }
     if (this.#backfillStalled(row)) {
       this.#graph.relistAll("backfill_stalled");
@@ -469,6 +496,7 @@ export class MailboxDO extends DurableObject<Env> {
         deadlines.push(Date.now() + (row.last_error ? 30_000 : ENUMERATE_GAP_MS));
       }
       if (row.hint_pending) deadlines.push(Date.now() + (row.last_error ? 30_000 : 0));
+      if (row.relist_requested) deadlines.push(Date.now());
       if (this.#grants.binding()?.provider === "microsoft") {
         const due = this.#graph.subscriptionDeadline();
         if (due !== null) deadlines.push(row.last_error ? Math.max(due, Date.now() + 30_000) : due);

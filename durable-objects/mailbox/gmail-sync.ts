@@ -96,8 +96,13 @@ export class GmailSync {
     const gmail = await this.#client();
     if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
     // Seconds since the epoch: a date string would be read as midnight Pacific time. messages.list
-    // leaves spam and trash out by default (includeSpamTrash=false); every other label is included.
-    const q = row.backfill_after !== null ? `after:${Math.floor(row.backfill_after / 1000)}` : undefined;
+    // leaves spam and trash out by default (includeSpamTrash=false); every other label is included
+    // unless the scope is the inbox and sent mail only.
+    const terms = [
+      ...(row.backfill_after !== null ? [`after:${Math.floor(row.backfill_after / 1000)}`] : []),
+      ...(row.scope === "inbox_sent" ? ["{in:inbox in:sent}"] : []),
+    ];
+    const q = terms.length > 0 ? terms.join(" ") : undefined;
     const page = await gmail.listMessages({
       ...(q ? { q } : {}),
       ...(row.backfill_page_token ? { pageToken: row.backfill_page_token } : {}),
@@ -129,7 +134,7 @@ export class GmailSync {
       if (!m.ok) {
         if (m.kind === "not_found") gone.push(id);
         else return { ok: false, failure: m };
-      } else if ((m.value.labelIds ?? []).some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) {
+      } else if (!gmailInScope(m.value.labelIds ?? [], this.state.ensure().scope)) {
         gone.push(id);
       }
     }
@@ -164,6 +169,8 @@ export class GmailSync {
     const fate = new Map<string, "add" | "remove">();
     const isExcluded = (labels: readonly string[] | undefined) =>
       (labels ?? []).some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l));
+    const narrow = row.scope === "inbox_sent";
+    const inScope = (labels: readonly string[] | undefined) => gmailInScope(labels ?? [], row.scope);
     let pageToken: string | undefined;
     let newest = row.cursor;
     do {
@@ -173,11 +180,17 @@ export class GmailSync {
         return { ok: false, failure: page };
       }
       for (const h of page.value.history ?? []) {
-        for (const a of h.messagesAdded ?? []) if (!isExcluded(a.message.labelIds)) fate.set(a.message.id, "add");
+        for (const a of h.messagesAdded ?? []) if (inScope(a.message.labelIds)) fate.set(a.message.id, "add");
         // Moved into spam or trash: no longer part of the mailbox. Moved out of them: part of it again.
-        for (const a of h.labelsAdded ?? []) if (isExcluded(a.labelIds)) fate.set(a.message.id, "remove");
-        for (const r of h.labelsRemoved ?? [])
-          if (isExcluded(r.labelIds) && !isExcluded(r.message.labelIds)) fate.set(r.message.id, "add");
+        // With the inbox-and-sent scope, moving into the inbox adds and archiving removes as well.
+        for (const a of h.labelsAdded ?? []) {
+          if (isExcluded(a.labelIds)) fate.set(a.message.id, "remove");
+          else if (narrow && inScope(a.message.labelIds)) fate.set(a.message.id, "add");
+        }
+        for (const r of h.labelsRemoved ?? []) {
+          if (isExcluded(r.labelIds) && inScope(r.message.labelIds)) fate.set(r.message.id, "add");
+          else if (narrow && !inScope(r.message.labelIds)) fate.set(r.message.id, "remove");
+        }
         for (const d of h.messagesDeleted ?? []) fate.set(d.message.id, "remove");
       }
       newest = page.value.historyId;
@@ -201,7 +214,7 @@ export class GmailSync {
       this.state.update({ backfill_total: row.backfill_total + ids.length });
     } else {
       for (const id of ids) {
-        const stored = await fetchAndStoreGmail(this.env, gmail, who, id);
+        const stored = await fetchAndStoreGmail(this.env, gmail, who, id, row.scope);
         if (!stored.ok) return { ok: false, failure: stored.failure };
       }
     }
@@ -231,12 +244,19 @@ export class GmailSync {
   }
 }
 
+/** Whether a message with these labels belongs to what the mailbox syncs. */
+export function gmailInScope(labels: readonly string[], scope: "all" | "inbox_sent"): boolean {
+  if (labels.some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) return false;
+  return scope === "all" || labels.includes("INBOX") || labels.includes("SENT");
+}
+
 /** Fetches one message as raw MIME and stores it (idempotent). Shared by live sync and the backfill consumer. */
 export async function fetchAndStoreGmail(
   env: Env,
   gmail: GmailClient,
   who: SyncIdentity,
   id: string,
+  scope: "all" | "inbox_sent",
 ): Promise<{ ok: true; stored: boolean } | { ok: false; failure: GmailFailure }> {
   const msg = await gmail.getRaw(id);
   if (!msg.ok) {
@@ -245,7 +265,7 @@ export async function fetchAndStoreGmail(
     return { ok: false, failure: msg };
   }
   const labels = msg.value.labelIds ?? [];
-  if (labels.some((l) => (GMAIL_EXCLUDED_LABELS as readonly string[]).includes(l))) return { ok: true, stored: false };
+  if (!gmailInScope(labels, scope)) return { ok: true, stored: false };
   const received = Number(msg.value.internalDate);
   await storeMessage(drizzle(env.DB, { schema }), env.RAW_MAIL, {
     accountId: who.accountId,

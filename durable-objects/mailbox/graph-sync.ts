@@ -88,6 +88,7 @@ interface SubscriptionRow {
 const JUNK = "junkemail";
 const DELETED = "deleteditems";
 const SENT = "sentitems";
+const INBOX = "inbox";
 
 /**
  * The mailbox's share of Graph's per-mailbox limits, held by the MailboxDO for everyone calling
@@ -164,11 +165,14 @@ export class GraphSync {
     const folders = await graph.listFolders();
     if (!folders.ok) return { ok: false, failure: folders };
     const wellKnown = new Map<string, string>();
-    for (const name of [JUNK, DELETED, SENT]) {
+    let inboxId: string | null = null;
+    for (const name of [JUNK, DELETED, SENT, INBOX]) {
       const id = await graph.wellKnownFolderId(name);
-      if (id.ok) wellKnown.set(id.value, name);
+      if (id.ok && name === INBOX) inboxId = id.value;
+      else if (id.ok) wellKnown.set(id.value, name);
       else if (id.kind !== "not_found") return { ok: false, failure: id };
     }
+    const narrow = this.state.ensure().scope === "inbox_sent";
     const after = windowDays === null ? null : Date.now() - windowDays * 86_400_000;
     const now = Date.now();
     this.sql.exec(`DELETE FROM graph_folders`);
@@ -178,7 +182,7 @@ export class GraphSync {
         `INSERT OR REPLACE INTO graph_folders (id, label, excluded, round_after, created_at) VALUES (?, ?, ?, ?, ?)`,
         f.id,
         name ?? f.displayName,
-        name === JUNK || name === DELETED ? 1 : 0,
+        name === JUNK || name === DELETED || (narrow && name !== SENT && f.id !== inboxId) ? 1 : 0,
         after,
         now,
       );
@@ -381,12 +385,15 @@ export class GraphSync {
     const windowDays = this.state.ensure().window_days;
     const after = windowDays === null ? null : Date.now() - windowDays * 86_400_000;
     let added = 0;
+    // With the inbox-and-sent scope, new folders are not synced.
+    const excluded = this.state.ensure().scope === "inbox_sent" ? 1 : 0;
     for (const f of listed.value) {
       if (known.has(f.id)) continue;
       this.sql.exec(
-        `INSERT INTO graph_folders (id, label, excluded, round_after, created_at) VALUES (?, ?, 0, ?, ?)`,
+        `INSERT INTO graph_folders (id, label, excluded, round_after, created_at) VALUES (?, ?, ?, ?, ?)`,
         f.id,
         f.displayName,
+        excluded,
         after,
         Date.now(),
       );
@@ -402,7 +409,7 @@ export class GraphSync {
    * gap are lost with it, and mail may have moved between folders), or when a backfill stalled
    * because queue messages went missing.
    */
-  relistAll(reason: "delta_expired" | "backfill_stalled" | "window_widened", folder?: string): void {
+  relistAll(reason: "delta_expired" | "backfill_stalled" | "settings_changed", folder?: string): void {
     log.warn("graph_relist", { mailboxId: this.identity()?.mailboxId, reason, folder });
     const windowDays = this.state.ensure().window_days;
     this.sql.exec(
@@ -412,6 +419,24 @@ export class GraphSync {
     );
     this.state.update({ backfill_total: 0, backfill_done: 0, backfill_started_at: Date.now() });
     this.reconciler.start();
+  }
+
+  /** Marks which folders sync after the scope changed: Junk Email and Deleted Items never; others per scope. */
+  async applyScope(): Promise<GraphStepResult> {
+    const graph = await this.#client();
+    if (!graph) return { ok: false, failure: { kind: "no_grant" } };
+    const keep: string[] = [];
+    for (const name of [INBOX, SENT]) {
+      const id = await graph.wellKnownFolderId(name);
+      if (id.ok) keep.push(id.value);
+      else if (id.kind !== "not_found") return { ok: false, failure: id };
+    }
+    const narrow = this.state.ensure().scope === "inbox_sent";
+    for (const f of this.#folders("1 = 1")) {
+      const excluded = f.label === JUNK || f.label === DELETED || (narrow && !keep.includes(f.id));
+      this.sql.exec(`UPDATE graph_folders SET excluded = ? WHERE id = ?`, excluded ? 1 : 0, f.id);
+    }
+    return { ok: true, more: false };
   }
 
   /** After a complete listing: stored copies it did not see, and that Graph confirms are gone, go. */

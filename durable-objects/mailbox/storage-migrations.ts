@@ -74,6 +74,9 @@ export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE graph_folders ADD COLUMN round_count INTEGER NOT NULL DEFAULT 0`,
   `ALTER TABLE graph_folders ADD COLUMN listing INTEGER NOT NULL DEFAULT 0`,
   `ALTER TABLE graph_folders ADD COLUMN list_link TEXT`,
+  // Which folders sync covers, and a relist asked for by a settings change (run by the sync loop).
+  `ALTER TABLE sync_state ADD COLUMN scope TEXT NOT NULL DEFAULT 'all'`,
+  `ALTER TABLE sync_state ADD COLUMN relist_requested INTEGER NOT NULL DEFAULT 0`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

@@ -17,6 +17,9 @@ export interface SyncRow {
   last_error: string | null;
   hint_pending: number;
   backfill_progress_at: number | null;
+  /** "all" folders but spam/junk and trash, or "inbox_sent" only. */
+  scope: "all" | "inbox_sent";
+  relist_requested: number;
 }
 
 export class SyncStateStore {

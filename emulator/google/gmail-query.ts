@@ -5,14 +5,14 @@ import { type GmailMailbox, type GmailMessageState } from "../world/gmail-mailbo
 /**
  * The subset of Gmail search the sync engine relies on: newer_than/older_than (d, m, y), after/before
  * (epoch seconds or a date read as midnight Pacific), rfc822msgid, in:/label:, is:, from/to/subject,
- * has:attachment, and bare words.
+ * has:attachment, {…} groups (any of their terms), and bare words.
  */
 export type Predicate = (m: GmailMessageState, mailbox: GmailMailbox) => boolean;
 
 const UNIT_MS: Record<string, number> = { d: 86_400_000, m: 30 * 86_400_000, y: 365 * 86_400_000 };
 
 function tokenize(q: string): string[] {
-  return q.match(/(?:[^\s"]+:"[^"]*"|"[^"]*"|\S)+/g) ?? [];
+  return q.match(/-?\{[^}]*\}|(?:[^\s"{]+:"[^"]*"|"[^"]*"|[^\s{])+/g) ?? [];
 }
 
 /** Gmail reads `after:2024/01/31` as midnight in America/Los_Angeles. */
@@ -58,6 +58,14 @@ export function compileQuery(q: string, now: number): CompiledQuery {
   for (const raw of tokenize(q)) {
     const negate = raw.startsWith("-");
     const token = negate ? raw.slice(1) : raw;
+    if (token.startsWith("{")) {
+      // {a b c}: any of the terms (Gmail's OR group).
+      const alternatives = tokenize(token.slice(1, -1)).map((t) => compileQuery(t, now));
+      if (alternatives.some((a) => a.mentionsSpamOrTrash)) mentionsSpamOrTrash = true;
+      const any: Predicate = (m, mb) => alternatives.some((a) => a.predicate(m, mb));
+      predicates.push(negate ? (m, mb) => !any(m, mb) : any);
+      continue;
+    }
     const colon = token.indexOf(":");
     const op = colon > 0 ? token.slice(0, colon).toLowerCase() : "";
     const arg = (colon > 0 ? token.slice(colon + 1) : token).replace(/^"|"$/g, "");

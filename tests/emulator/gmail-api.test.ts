@@ -157,6 +157,18 @@ describe("users.messages.list", () => {
     expect(await count("labelIds=INBOX&labelIds=STARRED")).toBe(0);
     expect(await count("q=has:attachment")).toBe(1);
     expect(await count("q=newer_than:1m")).toBe(3);
+    // {…} is any of its terms; a negated group is none of them.
+    expect(await count("q=" + encodeURIComponent("{in:inbox in:sent}"))).toBe(
+      (await count("q=in:inbox")) + (await count("q=in:sent")),
+    );
+    expect(await count("q=" + encodeURIComponent("{has:attachment rfc822msgid:first@iberia-foods.example}"))).toBe(
+      (await count("q=has:attachment")) +
+        (await count("q=rfc822msgid:first@iberia-foods.example")) -
+        (await count("q=has:attachment rfc822msgid:first@iberia-foods.example")),
+    );
+    expect(await count("q=" + encodeURIComponent("in:inbox -{is:unread}"))).toBe(
+      (await count("q=in:inbox")) - (await count("q=in:inbox is:unread")),
+    );
   });
 
   it("should page with maxResults and nextPageToken", async () => {

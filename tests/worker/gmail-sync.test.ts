@@ -739,3 +739,75 @@ describe("the history window", () => {
     expect(audit.json.events[0]).toMatchObject({ details: { from: 30, to: 90 } });
   });
 });
+
+describe("the folders synced", () => {
+  it("inbox and sent only: archived mail leaves; back to every folder, it returns", { timeout: 120_000 }, async () => {
+    const stub = env.MAILBOX.getByName(inboxId);
+    const [archived] = await deliver(1, "Filed away");
+    await stub.hint();
+    const has = async (id: string) =>
+      (await env.DB.prepare(
+        `SELECT count(*) AS n FROM message_sources WHERE account_id = ? AND mailbox_id = ? AND provider_message_id = ?`,
+      )
+        .bind(owner.accountId, inboxId, id)
+        .first<{ n: number }>())!.n === 1;
+    await vi.waitFor(async () => expect(await has(archived!)).toBe(true), { timeout: 15_000, interval: 200 });
+
+    const narrow = await call(`/api/connections/${inboxId}`, {
+      cookie: owner.cookie,
+      method: "PATCH",
+      body: { syncScope: "inbox_sent" },
+    });
+    expect(narrow.status).toBe(200);
+    expect(narrow.json.connection).toMatchObject({ syncScope: "inbox_sent", windowDays: 90 });
+    expect(
+      (await call(`/api/connections/${inboxId}`, { cookie: owner.cookie, method: "PATCH", body: { syncScope: "x" } }))
+        .status,
+    ).toBe(400);
+    // Archiving (removing INBOX) takes it out of scope; a new message filed straight away never comes in.
+    expect(
+      (
+        await gmailApi(`/messages/${archived}/modify`, {
+          method: "POST",
+          body: JSON.stringify({ removeLabelIds: ["INBOX"] }),
+        })
+      ).status,
+    ).toBe(200);
+    const [filed] = await deliver(1, "Filed on arrival");
+    await gmailApi(`/messages/${filed}/modify`, {
+      method: "POST",
+      body: JSON.stringify({ removeLabelIds: ["INBOX"] }),
+    });
+    const [kept] = await deliver(1, "Stays in the inbox");
+    await stub.hint();
+    await vi.waitFor(
+      async () => {
+        expect(await has(archived!)).toBe(false);
+        expect(await has(kept!)).toBe(true);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+    expect(await has(filed!)).toBe(false);
+
+    const wide = await call(`/api/connections/${inboxId}`, {
+      cookie: owner.cookie,
+      method: "PATCH",
+      body: { syncScope: "all" },
+    });
+    expect(wide.status).toBe(200);
+    await vi.waitFor(
+      async () => {
+        expect(await has(archived!)).toBe(true);
+        expect(await has(filed!)).toBe(true);
+        expect((await stub.syncStatus()).phase).toBe("live");
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+    expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    const audit = await call("/api/audit?action=connection.scope_changed", { cookie: owner.cookie });
+    expect(audit.json.events.map((e: { details: unknown }) => e.details)).toEqual([
+      { from: "inbox_sent", to: "all" },
+      { from: "all", to: "inbox_sent" },
+    ]);
+  });
+});

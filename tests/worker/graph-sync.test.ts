@@ -656,6 +656,42 @@ describe("Graph sync", () => {
     },
   );
 
+  it(
+    "inbox and sent only: mail moved to another folder leaves; back to every folder, it returns",
+    { timeout: 90_000 },
+    async () => {
+      const stub = env.MAILBOX.getByName(inboxId);
+      await deliver(1, "Scoped");
+      await stub.hint();
+      const idOf = async () =>
+        (
+          await env.DB.prepare(
+            `SELECT s.provider_message_id AS id FROM message_sources s JOIN messages m ON m.account_id = s.account_id AND m.id = s.message_id
+             WHERE s.account_id = ? AND s.mailbox_id = ? AND m.subject = 'Scoped 0'`,
+          )
+            .bind(owner.accountId, inboxId)
+            .first<{ id: string }>()
+        )?.id ?? null;
+      await vi.waitFor(async () => expect(await idOf()).not.toBeNull(), { timeout: 20_000, interval: 200 });
+      const id = (await idOf())!;
+      const patch = (syncScope: string) =>
+        call(`/api/connections/${inboxId}`, { cookie: owner.cookie, method: "PATCH", body: { syncScope } });
+      expect((await patch("inbox_sent")).status).toBe(200);
+      expect((await graphApi(`/messages/${id}/move`, "POST", { destinationId: "archive" })).status).toBe(201);
+      await stub.hint();
+      await vi.waitFor(async () => expect(await idOf()).toBeNull(), { timeout: 20_000, interval: 200 });
+      expect((await patch("all")).status).toBe(200);
+      await vi.waitFor(
+        async () => {
+          expect(await idOf()).toBe(id);
+          expect((await stub.syncStatus()).phase).toBe("live");
+        },
+        { timeout: 45_000, interval: 250 },
+      );
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
+
   it("disconnect deletes the subscription and forgets its id", { timeout: 30_000 }, async () => {
     const stub = env.MAILBOX.getByName(inboxId);
     expect(await stub.disconnect({ revokeAtProvider: false })).toEqual({ ok: true });

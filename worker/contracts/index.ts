@@ -128,10 +128,21 @@ export const SYNC_WINDOWS = [7, 30, 90, 0] as const;
 export const syncWindowSchema = z.union(
   SYNC_WINDOWS.map((d) => z.literal(d)) as [z.ZodLiteral<7>, z.ZodLiteral<30>, z.ZodLiteral<90>, z.ZodLiteral<0>],
 );
+/** Which folders sync covers: every one but spam/junk and trash (the default), or only the inbox and sent mail. */
+export const SYNC_SCOPES = ["all", "inbox_sent"] as const;
+export type SyncScope = (typeof SYNC_SCOPES)[number];
 export const createConnectInviteRequest = z
-  .object({ email: emailSchema, kind: z.enum(MAILBOX_KINDS), windowDays: syncWindowSchema.default(30) })
+  .object({
+    email: emailSchema,
+    kind: z.enum(MAILBOX_KINDS),
+    windowDays: syncWindowSchema.default(30),
+    syncScope: z.enum(SYNC_SCOPES).default("all"),
+  })
   .strict();
-export const updateConnectionRequest = z.object({ windowDays: syncWindowSchema }).strict();
+export const updateConnectionRequest = z
+  .object({ windowDays: syncWindowSchema.optional(), syncScope: z.enum(SYNC_SCOPES).optional() })
+  .strict()
+  .refine((b) => b.windowDays !== undefined || b.syncScope !== undefined, "windowDays or syncScope is required");
 export const describeConnectRequest = verifyLinkRequest;
 export const startConnectRequest = z
   .object({
@@ -149,6 +160,7 @@ export interface ConnectInviteView {
   kind: MailboxKind;
   reconnectOf: string | null;
   windowDays: number;
+  syncScope: SyncScope;
   status: "pending" | "used" | "revoked" | "expired";
   createdAt: number;
   expiresAt: number;
@@ -163,6 +175,7 @@ export interface ConnectionView extends InboxView {
   connectedAt: number | null;
   /** Days of history sync covers; 0 = all of it. */
   windowDays: number;
+  syncScope: SyncScope;
   /** Set when disconnected with its conversations kept: a read-only archive until reconnected. */
   disconnectedAt: number | null;
 }

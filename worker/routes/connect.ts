@@ -309,6 +309,7 @@ async function storeConnection(
         grantSubject: identity.grantSubject,
         connectedAt: now,
         windowDays: invite.windowDays,
+        syncScope: invite.syncScope,
       }),
       // The person who connected becomes a contributor (no app access) unless already a user.
       db
@@ -336,6 +337,7 @@ async function storeConnection(
     accessExpiresAt: tokens.expiresAt,
     scopes: tokens.scopes,
     windowDays: invite.windowDays === 0 ? null : invite.windowDays,
+    scope: invite.syncScope,
   });
   if (!stored.ok) throw new Error("mailbox object bound to another mailbox");
   await db.batch([

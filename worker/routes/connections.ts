@@ -15,6 +15,7 @@ import {
   type ConnectionView,
   type HealthReason,
   type MailboxKind,
+  type SyncScope,
   type SyncStatusView,
 } from "../contracts";
 import { accounts, connectInvites, inboxAccess, mailboxes, skippedItems } from "../db/schema";
@@ -51,6 +52,7 @@ const toInviteView = (i: typeof connectInvites.$inferSelect): ConnectInviteView 
   kind: i.kind,
   reconnectOf: i.mailboxId,
   windowDays: i.windowDays,
+  syncScope: i.syncScope,
   status: connectInviteStatus(i),
   createdAt: i.createdAt,
   expiresAt: i.expiresAt,
@@ -69,6 +71,7 @@ export const toConnectionView = (m: typeof mailboxes.$inferSelect): ConnectionVi
   grantEmail: m.grantEmail,
   connectedAt: m.connectedAt,
   windowDays: m.windowDays,
+  syncScope: m.syncScope,
   disconnectedAt: m.disconnectedAt,
 });
 
@@ -111,7 +114,13 @@ async function mailConnectLink(
 
 async function createInvite(
   c: Context<AppEnv>,
-  fields: { email: string; kind: MailboxKind; mailboxId: string | null; windowDays?: number },
+  fields: {
+    email: string;
+    kind: MailboxKind;
+    mailboxId: string | null;
+    windowDays?: number;
+    syncScope?: SyncScope;
+  },
 ): Promise<typeof connectInvites.$inferSelect> {
   const p = c.var.principal;
   const now = Date.now();
@@ -136,6 +145,7 @@ async function createInvite(
       kind: fields.kind,
       mailboxId: fields.mailboxId,
       windowDays: fields.windowDays ?? 30,
+      syncScope: fields.syncScope ?? "all",
       tokenHash: await sha256Hex(randomToken()),
       invitedBy: p.userId,
       createdAt: now,
@@ -190,7 +200,7 @@ export const connectionRoutes = new Hono<AppEnv>()
     return c.json({ connections: inboxes.map(toConnectionView), invites: invites.map(toInviteView) });
   })
   .post("/invites", validate("json", createConnectInviteRequest), async (c) => {
-    const { email, kind, windowDays } = c.req.valid("json");
+    const { email, kind, windowDays, syncScope } = c.req.valid("json");
     const existing = await c.var.db
       .select({ id: mailboxes.id, disconnectedAt: mailboxes.disconnectedAt })
       .from(mailboxes)
@@ -203,7 +213,7 @@ export const connectionRoutes = new Hono<AppEnv>()
     }
     await throttle(c);
     // A kept archive of the same address comes back to life in place, with its conversations.
-    const invite = await createInvite(c, { email, kind, windowDays, mailboxId: existing?.id ?? null });
+    const invite = await createInvite(c, { email, kind, windowDays, syncScope, mailboxId: existing?.id ?? null });
     return c.json({ invite: toInviteView(invite) }, 201);
   })
   .post("/invites/:inviteId/resend", validate("param", inviteParam), async (c) => {
@@ -236,30 +246,48 @@ export const connectionRoutes = new Hono<AppEnv>()
     return c.body(null, 204);
   })
   /**
-   * Changes how much history the inbox covers. A wider window imports what it adds (listing is
-   * cheap; what is stored is not fetched again); a narrower one keeps what is already there.
+   * Changes how much history (window) and which folders (scope) the inbox covers. Widening either
+   * imports what it adds (listing is cheap; what is stored is not fetched again); narrowing keeps
+   * what is already there and applies to mail from now on.
    */
   .patch("/:inboxId", validate("param", inboxParam), validate("json", updateConnectionRequest), async (c) => {
     const p = c.var.principal;
     const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
-    const { windowDays } = c.req.valid("json");
-    if (mailbox.windowDays !== windowDays) {
-      await c.var.db
-        .update(mailboxes)
-        .set({ windowDays })
-        .where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id)));
+    const body = c.req.valid("json");
+    const windowDays = body.windowDays ?? mailbox.windowDays;
+    const syncScope = body.syncScope ?? mailbox.syncScope;
+    const changes = [
+      ...(windowDays !== mailbox.windowDays
+        ? [{ action: "connection.window_changed", details: { from: mailbox.windowDays, to: windowDays } }]
+        : []),
+      ...(syncScope !== mailbox.syncScope
+        ? [{ action: "connection.scope_changed", details: { from: mailbox.syncScope, to: syncScope } }]
+        : []),
+    ];
+    if (changes.length > 0) {
+      await c.var.db.batch([
+        c.var.db
+          .update(mailboxes)
+          .set({ windowDays, syncScope })
+          .where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id))),
+        ...changes.map((change) =>
+          auditInsert(c, {
+            accountId: p.accountId,
+            action: change.action,
+            actor: { userId: p.userId, email: p.email },
+            target: { type: "inbox", id: mailbox.id },
+            details: change.details,
+          }),
+        ),
+      ]);
       if (mailbox.provider !== "hosted" && mailbox.disconnectedAt === null) {
-        await c.env.MAILBOX.getByName(mailbox.id).setWindow(windowDays === 0 ? null : windowDays);
+        await c.env.MAILBOX.getByName(mailbox.id).configure({
+          windowDays: windowDays === 0 ? null : windowDays,
+          scope: syncScope,
+        });
       }
-      await auditInsert(c, {
-        accountId: p.accountId,
-        action: "connection.window_changed",
-        actor: { userId: p.userId, email: p.email },
-        target: { type: "inbox", id: mailbox.id },
-        details: { from: mailbox.windowDays, to: windowDays },
-      });
     }
-    return c.json({ connection: toConnectionView({ ...mailbox, windowDays }) });
+    return c.json({ connection: toConnectionView({ ...mailbox, windowDays, syncScope }) });
   })
   .post("/:inboxId/reconnect-link", validate("param", inboxParam), async (c) => {
     const mailbox = await findMailbox(c, c.req.valid("param").inboxId);

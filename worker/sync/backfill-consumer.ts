@@ -52,7 +52,7 @@ export async function handleBackfillBatch(msg: BackfillBatch, env: Env): Promise
     const { waitMs } = await stub.acquirePermits(GMAIL_GET_UNITS);
     if (waitMs > MAX_INLINE_WAIT_MS) throw new RetryLater(Math.ceil(waitMs / 1000));
     if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
-    const result = await fetchAndStoreGmail(env, gmail, who, id);
+    const result = await fetchAndStoreGmail(env, gmail, who, id, lease.scope);
     if (!result.ok) {
       const f = result.failure;
       if (f.kind === "rate_limited") {

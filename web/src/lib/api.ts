@@ -17,6 +17,7 @@ import type {
   Me,
   NoteView,
   SessionView,
+  SyncScope,
   SyncStatusView,
   ThreadStatus,
   ThreadSummaryView,
@@ -251,10 +252,12 @@ export const api = {
     request<{ hidden: boolean }>(hidden ? "POST" : "DELETE", `${threadPath(threadId)}/hide`),
 
   connections: () => request<Connections>("GET", "/api/connections"),
-  inviteToConnect: (email: string, kind: MailboxKind, windowDays: number) =>
-    request<{ invite: ConnectInviteView }>("POST", "/api/connections/invites", { body: { email, kind, windowDays } }),
-  setConnectionWindow: (inboxId: string, windowDays: number) =>
-    request<{ connection: ConnectionView }>("PATCH", inboxPath(inboxId), { body: { windowDays } }),
+  inviteToConnect: (email: string, kind: MailboxKind, windowDays: number, syncScope: SyncScope) =>
+    request<{ invite: ConnectInviteView }>("POST", "/api/connections/invites", {
+      body: { email, kind, windowDays, syncScope },
+    }),
+  setConnectionSync: (inboxId: string, change: { windowDays?: number; syncScope?: SyncScope }) =>
+    request<{ connection: ConnectionView }>("PATCH", inboxPath(inboxId), { body: change }),
   resendConnectInvite: (inviteId: string) =>
     request<{ invite: ConnectInviteView }>("POST", `${connectInvitePath(inviteId)}/resend`),
   revokeConnectInvite: (inviteId: string) => request<void>("DELETE", connectInvitePath(inviteId)),

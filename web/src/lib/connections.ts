@@ -2,7 +2,7 @@
  * The words the connection screens use for providers, mailbox kinds, health and OAuth scopes, kept
  * in one place so the admin's screen and the invitee's pages describe things the same way.
  */
-import type { ConnectProvider, ConnectionView, HealthReason, MailboxKind } from "../../../worker/contracts";
+import type { ConnectProvider, ConnectionView, HealthReason, MailboxKind, SyncScope } from "../../../worker/contracts";
 
 export const PROVIDER_LABELS: Record<ConnectionView["provider"], string> = {
   gmail: "Gmail",
@@ -73,4 +73,10 @@ export const SYNC_WINDOW_OPTIONS: { days: number; label: string }[] = [
   { days: 30, label: "Last 30 days" },
   { days: 90, label: "Last 90 days" },
   { days: 0, label: "All mail" },
+];
+
+/** Which folders an inbox syncs, as the server accepts them. */
+export const SYNC_SCOPE_OPTIONS: { scope: SyncScope; label: string }[] = [
+  { scope: "all", label: "Every folder except spam and trash" },
+  { scope: "inbox_sent", label: "Inbox and sent mail only" },
 ];

@@ -1,7 +1,7 @@
 import { useRef, useState } from "preact/hooks";
-import type { ConnectInviteView, MailboxKind } from "../../../../worker/contracts";
+import type { ConnectInviteView, MailboxKind, SyncScope } from "../../../../worker/contracts";
 import { ApiError, api, messageOf } from "../../lib/api";
-import { KIND_HINTS, KIND_LABELS, SYNC_WINDOW_OPTIONS } from "../../lib/connections";
+import { KIND_HINTS, KIND_LABELS, SYNC_SCOPE_OPTIONS, SYNC_WINDOW_OPTIONS } from "../../lib/connections";
 import { formatDuration } from "../../lib/format";
 import { useAnnounce } from "../../lib/status";
 import { emailProblem } from "../../lib/validate";
@@ -38,6 +38,7 @@ export function ConnectInviteForm({
   const [email, setEmail] = useState("");
   const [kind, setKind] = useState<MailboxKind>("shared");
   const [windowDays, setWindowDays] = useState(30);
+  const [syncScope, setSyncScope] = useState<SyncScope>("all");
   const [emailError, setEmailError] = useState<string | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [connected, setConnected] = useState<{ email: string; inboxId: string } | null>(null);
@@ -53,7 +54,7 @@ export function ConnectInviteForm({
     if (problem) return emailRef.current?.focus();
     setBusy("invite");
     try {
-      const res = await api.inviteToConnect(email.trim(), kind, windowDays);
+      const res = await api.inviteToConnect(email.trim(), kind, windowDays, syncScope);
       onInvited(res.invite);
       announce(`Invitation to connect sent to ${res.invite.email}.`);
       setEmail("");
@@ -156,6 +157,28 @@ export function ConnectInviteForm({
           >
             {SYNC_WINDOW_OPTIONS.map((o) => (
               <option key={o.days} value={String(o.days)}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field
+        id="connect-scope"
+        label="Folders to sync"
+        hint="Every folder includes mail that rules file away and mail sent from other clients."
+      >
+        {(describedBy) => (
+          <select
+            id="connect-scope"
+            class="select"
+            name="syncScope"
+            value={syncScope}
+            aria-describedby={describedBy}
+            onChange={(e) => setSyncScope(e.currentTarget.value as SyncScope)}
+          >
+            {SYNC_SCOPE_OPTIONS.map((o) => (
+              <option key={o.scope} value={o.scope}>
                 {o.label}
               </option>
             ))}

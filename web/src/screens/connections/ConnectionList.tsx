@@ -1,11 +1,12 @@
 import { useState } from "preact/hooks";
-import type { ConnectInviteView, ConnectionView } from "../../../../worker/contracts";
+import type { ConnectInviteView, ConnectionView, SyncScope } from "../../../../worker/contracts";
 import { ApiError, api, messageOf, type ThreadsOnDisconnect } from "../../lib/api";
 import {
   HEALTH_LABELS,
   HEALTH_REASON_LABELS,
   KIND_LABELS,
   PROVIDER_LABELS,
+  SYNC_SCOPE_OPTIONS,
   SYNC_WINDOW_OPTIONS,
 } from "../../lib/connections";
 import { formatDateTime, formatRelative, isoDate } from "../../lib/format";
@@ -302,7 +303,7 @@ export function ArchiveList({
     setBusy(c.id);
     setError(null);
     try {
-      const res = await api.inviteToConnect(c.address, c.kind, c.windowDays);
+      const res = await api.inviteToConnect(c.address, c.kind, c.windowDays, c.syncScope);
       onInvited(res.invite);
       announce(`Invitation to connect sent to ${res.invite.email}.`);
     } catch (err) {
@@ -408,37 +409,34 @@ export function ArchiveList({
   );
 }
 
-/** How much history the inbox covers; widening it imports the older mail (shown by the progress bar). */
+/** How much history and which folders the inbox covers; widening either imports what it adds (shown by the progress bar). */
 function HistoryWindow({ connection }: { connection: ConnectionView }) {
   const announce = useAnnounce();
   const [days, setDays] = useState(connection.windowDays);
+  const [scope, setScope] = useState<SyncScope>(connection.syncScope);
   const [error, setError] = useState<string | null>(null);
-  const id = `window-${connection.id}`;
-  const change = async (next: number) => {
-    const previous = days;
-    setDays(next);
+  const save = async (change: { windowDays?: number; syncScope?: SyncScope }) => {
+    const previous = { days, scope };
+    if (change.windowDays !== undefined) setDays(change.windowDays);
+    if (change.syncScope !== undefined) setScope(change.syncScope);
     setError(null);
     try {
-      await api.setConnectionWindow(connection.id, next);
-      const label = SYNC_WINDOW_OPTIONS.find((o) => o.days === next)?.label ?? "";
-      announce(
-        next === 0 || next > previous
-          ? `Importing ${label.toLowerCase()} of ${connection.address}.`
-          : `${connection.address} now covers ${label.toLowerCase()}; mail already imported stays.`,
-      );
+      await api.setConnectionSync(connection.id, change);
+      announce(`Sync settings of ${connection.address} saved; anything they add is being imported.`);
     } catch (err) {
-      setDays(previous);
+      setDays(previous.days);
+      setScope(previous.scope);
       setError(messageOf(err));
     }
   };
   return (
     <p class="history-window">
-      <label for={id}>History</label>{" "}
+      <label for={`window-${connection.id}`}>History</label>
       <select
-        id={id}
+        id={`window-${connection.id}`}
         class="select select-small"
         value={String(days)}
-        onChange={(e) => void change(Number(e.currentTarget.value))}
+        onChange={(e) => void save({ windowDays: Number(e.currentTarget.value) })}
       >
         {SYNC_WINDOW_OPTIONS.map((o) => (
           <option key={o.days} value={String(o.days)}>
@@ -446,9 +444,21 @@ function HistoryWindow({ connection }: { connection: ConnectionView }) {
           </option>
         ))}
       </select>
+      <label for={`scope-${connection.id}`}>Folders</label>
+      <select
+        id={`scope-${connection.id}`}
+        class="select select-small"
+        value={scope}
+        onChange={(e) => void save({ syncScope: e.currentTarget.value as SyncScope })}
+      >
+        {SYNC_SCOPE_OPTIONS.map((o) => (
+          <option key={o.scope} value={o.scope}>
+            {o.label}
+          </option>
+        ))}
+      </select>
       {error && (
         <span class="field-error" role="alert">
-          {" "}
           {error}
         </span>
       )}
