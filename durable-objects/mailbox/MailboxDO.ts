@@ -14,6 +14,7 @@ import {
 } from "./graph-sync";
 import { GrantKeeper, type ConnectInput, type GrantHealth, type LeaseResult } from "./grant-keeper";
 import { ListingReconciler } from "./listing-reconciler";
+import { LiveHub } from "./live-hub";
 import { QuotaBudget } from "./quota-budget";
 import { MAILBOX_STORAGE_MIGRATIONS, migrateStorage } from "./storage-migrations";
 import { SyncStateStore, type SyncPhase } from "./sync-state";
@@ -69,6 +70,7 @@ export class MailboxDO extends DurableObject<Env> {
   #graph: GraphSync;
   #budget: QuotaBudget;
   #graphPermits = new GraphPermits();
+  #live: LiveHub;
   #syncing: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -76,7 +78,11 @@ export class MailboxDO extends DurableObject<Env> {
     this.#grants = new GrantKeeper(ctx, env, () => this.#reschedule());
     this.#sync = new SyncStateStore(ctx.storage.sql);
     const reconciler = new ListingReconciler(ctx.storage.sql);
-    this.#gmail = new GmailSync(env, this.#sync, this.#grants, () => this.#identity(), reconciler);
+    this.#live = new LiveHub(ctx);
+    const onThreads = (ids: string[]) => {
+      for (const id of new Set(ids)) this.#live.threadChanged(id, "message");
+    };
+    this.#gmail = new GmailSync(env, this.#sync, this.#grants, () => this.#identity(), reconciler, onThreads);
     this.#graph = new GraphSync(
       env,
       ctx.storage.sql,
@@ -85,6 +91,7 @@ export class MailboxDO extends DurableObject<Env> {
       this.#graphPermits,
       () => this.#identity(),
       reconciler,
+      onThreads,
     );
     this.#budget = new QuotaBudget(env);
     void ctx.blockConcurrencyWhile(async () => {
@@ -100,6 +107,33 @@ export class MailboxDO extends DurableObject<Env> {
       return { ok: true };
     }
     return current === mailboxId ? { ok: true } : { ok: false, error: "mailbox_mismatch" };
+  }
+
+  /** The inbox's live channel; reached only through the Worker, which checks the session and access first. */
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const userId = request.headers.get("x-user-id");
+    if (url.pathname !== "/live" || request.headers.get("upgrade") !== "websocket" || !userId) {
+      return new Response("not found", { status: 404 });
+    }
+    return this.#live.accept({ userId, name: request.headers.get("x-user-name") ?? "" });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#live.onMessage(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.#live.onClose(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#live.onClose(ws);
+  }
+
+  /** Threads of this inbox changed (new mail, status, notes): open views refresh. */
+  async threadsChanged(threadIds: string[], change: "message" | "updated" | "note"): Promise<void> {
+    for (const id of new Set(threadIds)) this.#live.threadChanged(id, change);
   }
 
   async describe(): Promise<MailboxDescription> {

@@ -36,6 +36,8 @@ export class GmailSync {
     private readonly grants: GrantKeeper,
     private readonly identity: () => SyncIdentity | null,
     private readonly reconciler: ListingReconciler,
+    /** Threads that got new mail, for the inbox's open views. */
+    private readonly onThreads: (threadIds: string[]) => void,
   ) {}
 
   async #client(): Promise<GmailClient | null> {
@@ -213,10 +215,13 @@ export class GmailSync {
       await this.#enqueue(who, ids);
       this.state.update({ backfill_total: row.backfill_total + ids.length });
     } else {
+      const touched: string[] = [];
       for (const id of ids) {
         const stored = await fetchAndStoreGmail(this.env, gmail, who, id, row.scope);
         if (!stored.ok) return { ok: false, failure: stored.failure };
+        if (stored.threadId) touched.push(stored.threadId);
       }
+      if (touched.length > 0) this.onThreads(touched);
     }
     // The cursor moves only after everything it covers is stored or queued.
     this.state.update({ cursor: newest, last_sync_at: Date.now(), last_error: null });
@@ -257,7 +262,7 @@ export async function fetchAndStoreGmail(
   who: SyncIdentity,
   id: string,
   scope: "all" | "inbox_sent",
-): Promise<{ ok: true; stored: boolean } | { ok: false; failure: GmailFailure }> {
+): Promise<{ ok: true; stored: boolean; threadId?: string } | { ok: false; failure: GmailFailure }> {
   const msg = await gmail.getRaw(id);
   if (!msg.ok) {
     // Deleted since it was listed: nothing to store, nothing lost.
@@ -267,7 +272,7 @@ export async function fetchAndStoreGmail(
   const labels = msg.value.labelIds ?? [];
   if (!gmailInScope(labels, scope)) return { ok: true, stored: false };
   const received = Number(msg.value.internalDate);
-  await storeMessage(drizzle(env.DB, { schema }), env.RAW_MAIL, {
+  const outcome = await storeMessage(drizzle(env.DB, { schema }), env.RAW_MAIL, {
     accountId: who.accountId,
     mailboxId: who.mailboxId,
     providerMessageId: msg.value.id,
@@ -278,5 +283,7 @@ export async function fetchAndStoreGmail(
     receivedAt: Number.isFinite(received) && received > 0 ? received : Date.now(),
     raw: decodeRaw(msg.value.raw),
   });
-  return { ok: true, stored: true };
+  // A new message or a new copy changes the thread; a duplicate changes nothing.
+  const changed = outcome.status === "stored" || outcome.status === "linked";
+  return { ok: true, stored: changed, ...(changed ? { threadId: outcome.threadId } : {}) };
 }

@@ -146,6 +146,8 @@ export class GraphSync {
     private readonly permits: GraphPermits,
     private readonly identity: () => SyncIdentity | null,
     private readonly reconciler: ListingReconciler,
+    /** Threads that got new mail, for the inbox's open views. */
+    private readonly onThreads: (threadIds: string[]) => void,
   ) {}
 
   async #client(): Promise<GraphClient | null> {
@@ -354,6 +356,7 @@ export class GraphSync {
           try {
             const stored = await fetchAndStoreGraph(this.env, graph, who, id, map);
             if (!stored.ok) return { ok: false, failure: stored.failure };
+            if (stored.threadId) this.onThreads([stored.threadId]);
           } finally {
             this.permits.release(permit);
           }
@@ -732,7 +735,7 @@ export async function fetchAndStoreGraph(
   who: SyncIdentity,
   id: string,
   folders: GraphFolderMap,
-): Promise<{ ok: true; stored: boolean } | { ok: false; failure: GraphFailure }> {
+): Promise<{ ok: true; stored: boolean; threadId?: string } | { ok: false; failure: GraphFailure }> {
   const meta = await graph.getMessageMeta(id);
   if (!meta.ok) {
     // Deleted since it was listed: nothing to store, nothing lost.
@@ -748,7 +751,7 @@ export async function fetchAndStoreGraph(
     return { ok: false, failure: mime };
   }
   const received = Date.parse(meta.value.receivedDateTime ?? "");
-  await storeMessage(drizzle(env.DB, { schema }), env.RAW_MAIL, {
+  const outcome = await storeMessage(drizzle(env.DB, { schema }), env.RAW_MAIL, {
     accountId: who.accountId,
     mailboxId: who.mailboxId,
     providerMessageId: id,
@@ -760,5 +763,7 @@ export async function fetchAndStoreGraph(
     receivedAt: Number.isFinite(received) && received > 0 ? received : Date.now(),
     raw: mime.value,
   });
-  return { ok: true, stored: true };
+  // A new message or a new copy changes the thread; a duplicate changes nothing.
+  const changed = outcome.status === "stored" || outcome.status === "linked";
+  return { ok: true, stored: changed, ...(changed ? { threadId: outcome.threadId } : {}) };
 }

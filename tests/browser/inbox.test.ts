@@ -196,7 +196,9 @@ describe("reading and answering mail in a real browser", () => {
     await screenshot(phone, "thread-phone");
 
     // The team's side: a note, an assignee, a tag, then closing it.
-    await admin.getByLabel(/Internal note/).fill("Quoted the list price; check the discount tomorrow.");
+    await admin
+      .getByRole("textbox", { name: /Internal note/ })
+      .fill("Quoted the list price; check the discount tomorrow.");
     await admin.getByRole("button", { name: "Add note" }).click();
     await visible(admin.getByRole("article", { name: /Internal note by/ }));
     expect(await messages.count()).toBe(3);
@@ -206,6 +208,33 @@ describe("reading and answering mail in a real browser", () => {
     await admin.getByRole("button", { name: "Save tags" }).click();
     await visible(admin.getByText("Tags saved."));
     await screenshot(admin, "thread-collaboration");
+    // A teammate opens the same conversation: the admin sees them arrive, start a reply, and their
+    // note appear, all without reloading.
+    const cookie = (await admin.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const invited = await fetch(`${origin}/api/invites`, {
+      method: "POST",
+      headers: { cookie, origin, "content-type": "application/json" },
+      body: JSON.stringify({ email: "ben@example.com", role: "admin" }),
+    });
+    expect(invited.status).toBe(201);
+    const ben = await openPage("ben");
+    await ben.goto(await server.latestLink("ben@example.com", "/auth/invite"));
+    await ben.getByRole("button", { name: "Join the team" }).click();
+    await ben.waitForURL(`${origin}/`);
+    await ben.goto(admin.url());
+    await visible(heading(ben, "Pricing question"));
+    const here = admin.getByRole("list", { name: "Teammates here" });
+    await visible(here.getByText("ben@example.com is viewing"));
+    await ben.getByRole("textbox", { name: "Message" }).fill("Hi Ana, one more thing");
+    await visible(here.getByText("ben@example.com is replying"));
+    await screenshot(admin, "thread-presence");
+    await ben.getByRole("textbox", { name: /Internal note/ }).fill("I will follow up on the discount.");
+    await ben.getByRole("button", { name: "Add note" }).click();
+    await visible(admin.getByText("I will follow up on the discount."));
+    expect(await messages.count()).toBe(4);
+    await ben.close();
+    await here.waitFor({ state: "detached", timeout: 15_000 });
+
     await admin.getByRole("button", { name: "Close", exact: true }).click();
     await visible(admin.getByRole("button", { name: "Reopen" }));
 

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ulid } from "ulid";
 import { app } from "../../worker/app";
 import { addMailbox, invite, signUp, uniqueEmail, type Actor } from "../support/accounts";
-import { call, type CallResult } from "../support/http";
+import { APP_ORIGIN, call, type CallResult } from "../support/http";
 
 interface Tenant {
   owner: Actor;
@@ -96,6 +96,15 @@ const SWEEP: Record<string, Probe> = {
   "GET /auth/signin/callback/:provider{google|microsoft}": {
     kind: "no-tenant-data",
     why: "public; the account comes only from the verified id_token",
+  },
+  "GET /api/inboxes/:inboxId/live": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/inboxes/${b.inboxId}/live`, {
+        cookie: a.owner.cookie,
+        headers: { upgrade: "websocket", origin: APP_ORIGIN },
+      }),
+    expect: [404],
   },
   "GET /api/connections/:inboxId/sync": {
     kind: "targets-b",

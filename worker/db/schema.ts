@@ -120,7 +120,9 @@ export const mailboxes = sqliteTable(
     /** How many days of history sync covers; 0 = all of it. */
     windowDays: integer("window_days").notNull().default(30),
     /** Every folder but spam and trash, or only the inbox and sent mail. */
-    syncScope: text("sync_scope", { enum: ["all", "inbox_sent"] }).notNull().default("all"),
+    syncScope: text("sync_scope", { enum: ["all", "inbox_sent"] })
+      .notNull()
+      .default("all"),
     /** Set when an admin disconnected the mailbox but kept its conversations (read-only archive). */
     disconnectedAt: integer("disconnected_at"),
     /**
@@ -151,7 +153,9 @@ export const connectInvites = sqliteTable(
     mailboxId: text("mailbox_id"),
     /** How many days of history the first backfill imports; 0 = all of it. */
     windowDays: integer("window_days").notNull().default(30),
-    syncScope: text("sync_scope", { enum: ["all", "inbox_sent"] }).notNull().default("all"),
+    syncScope: text("sync_scope", { enum: ["all", "inbox_sent"] })
+      .notNull()
+      .default("all"),
     tokenHash: text("token_hash").notNull(),
     invitedBy: text("invited_by").notNull(),
     createdAt: integer("created_at").notNull(),

@@ -32,6 +32,8 @@ const defaults = secureHeaders({
  * meant for the app's own sandboxed frame) keeps it; its frame-ancestors then decides framing.
  */
 export const securityHeaders = createMiddleware(async (c, next) => {
+  // A WebSocket handshake's 101 carries the socket and no document: nothing to protect, nothing to rewrite.
+  if (c.req.header("upgrade")?.toLowerCase() === "websocket") return next();
   let own: string | null = null;
   await defaults(c, async () => {
     await next();

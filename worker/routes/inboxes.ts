@@ -51,6 +51,25 @@ export const inboxRoutes = new Hono<AppEnv>()
           ).map((r) => r.m);
     return c.json({ inboxes: rows.map(toInboxView) });
   })
+  /**
+   * GET /api/inboxes/:inboxId/live — the inbox's live channel (WebSocket): thread changes, and who
+   * is viewing or replying where. Browsers send cookies on cross-site WebSocket handshakes, so the
+   * Origin must be the app's own.
+   */
+  .get("/:inboxId/live", requireInboxAccess, async (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError(426, "upgrade_required", "This endpoint speaks WebSocket only");
+    }
+    if (c.req.header("origin") !== c.var.config.appOrigin) {
+      throw new ApiError(403, "bad_origin", "WebSocket connections are accepted from the app's own pages only");
+    }
+    const p = c.var.principal;
+    return c.env.MAILBOX.getByName(c.req.param("inboxId")).fetch(
+      new Request("https://mailbox.internal/live", {
+        headers: { upgrade: "websocket", "x-user-id": p.userId, "x-user-name": p.name || p.email },
+      }),
+    );
+  })
   .get("/:inboxId", requireInboxAccess, async (c) => {
     const row = await c.var.db
       .select()

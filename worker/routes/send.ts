@@ -15,6 +15,7 @@ import { auditInsert } from "../lib/audit";
 import { newId } from "../lib/ids";
 import { base64url, composeMessage } from "../mail/compose";
 import { threadCollaboration } from "../threads/collaboration";
+import { notifyThread } from "../threads/live-notify";
 import { threadMessages } from "../threads/messages";
 import { readProviderConfig } from "../providers/config";
 import { GmailClient } from "../providers/gmail";
@@ -176,6 +177,7 @@ export const sendRoutes = new Hono<AppEnv>().post(
     });
     if (stored.status === "skipped" || stored.status === "removed")
       throw new Error("a message Postroom composed could not be stored");
+    await notifyThread(c, [mailbox.id], stored.threadId, "message");
     const after = await c.var.db
       .select({ version: threads.version })
       .from(threads)

@@ -24,6 +24,7 @@ import { validate } from "../lib/validate";
 import { createMailer } from "../mail/mailer";
 import { mentionMail } from "../mail/templates";
 import { visibleThread } from "../threads/access";
+import { notifyThread } from "../threads/live-notify";
 import { effectiveStatus, mentionedIn, teammatesFor, threadCollaboration } from "../threads/collaboration";
 
 const threadParam = z.object({ threadId: idSchema });
@@ -77,12 +78,18 @@ export const threadActionRoutes = new Hono<AppEnv>()
       }),
     ]);
     const updated = { ...thread, ...set } as typeof thread;
+    await notifyThread(
+      c,
+      inboxes.map((i) => i.id),
+      thread.id,
+      "updated",
+    );
     return c.json(await threadCollaboration(c, updated));
   })
   .put("/:threadId/tags", validate("param", threadParam), validate("json", setTagsRequest), async (c) => {
     const p = c.var.principal;
     if (!CHANGERS.includes(p.role)) throw forbidden("Your role cannot change conversations");
-    const { thread } = await visibleThread(c, c.req.valid("param").threadId);
+    const { thread, inboxes } = await visibleThread(c, c.req.valid("param").threadId);
     const tags = [...new Set(c.req.valid("json").tags)];
     const now = Date.now();
     await c.var.db.batch([
@@ -91,6 +98,12 @@ export const threadActionRoutes = new Hono<AppEnv>()
         c.var.db.insert(threadTags).values({ accountId: p.accountId, threadId: thread.id, tag, createdAt: now }),
       ),
     ]);
+    await notifyThread(
+      c,
+      inboxes.map((i) => i.id),
+      thread.id,
+      "updated",
+    );
     return c.json({ tags: tags.sort() });
   })
   .post("/:threadId/notes", validate("param", threadParam), validate("json", createNoteRequest), async (c) => {
@@ -121,6 +134,12 @@ export const threadActionRoutes = new Hono<AppEnv>()
         .where(and(eq(threads.accountId, p.accountId), eq(threads.id, thread.id))),
     ]);
     await notifyMentions(c, thread, mentions, body);
+    await notifyThread(
+      c,
+      inboxes.map((i) => i.id),
+      thread.id,
+      "note",
+    );
     const view: NoteView = {
       id: note.id,
       author: { id: p.userId, email: p.email, name: p.name },
@@ -158,7 +177,7 @@ async function setHidden(c: Parameters<typeof visibleThread>[0], hidden: boolean
   const p = c.var.principal;
   if (!CHANGERS.includes(p.role)) throw forbidden("Your role cannot change conversations");
   const threadId = (c.req.param() as { threadId: string }).threadId;
-  const { thread } = await visibleThread(c, threadId, { includeHidden: true });
+  const { thread, inboxes } = await visibleThread(c, threadId, { includeHidden: true });
   await c.var.db.batch([
     c.var.db
       .update(threads)
@@ -171,6 +190,12 @@ async function setHidden(c: Parameters<typeof visibleThread>[0], hidden: boolean
       target: { type: "thread", id: thread.id },
     }),
   ]);
+  await notifyThread(
+    c,
+    inboxes.map((i) => i.id),
+    thread.id,
+    "updated",
+  );
   return c.json({ hidden });
 }
 

@@ -47,6 +47,7 @@ export async function handleBackfillBatch(msg: BackfillBatch, env: Env): Promise
   const known = await knownIds(env, msg);
   const gmail = new GmailClient(lease.apiBase, lease.accessToken);
   const who = { accountId: msg.accountId, mailboxId: msg.mailboxId };
+  const touched: string[] = [];
   for (const id of msg.providerIds) {
     if (known.has(id)) continue;
     const { waitMs } = await stub.acquirePermits(GMAIL_GET_UNITS);
@@ -66,7 +67,10 @@ export async function handleBackfillBatch(msg: BackfillBatch, env: Env): Promise
       }
       throw new Error(`gmail ${f.kind} (${f.status})`);
     }
+    if (result.threadId) touched.push(result.threadId);
   }
+  // Open views of the inbox refresh; the batch is done either way.
+  if (touched.length > 0) await stub.threadsChanged(touched, "message").catch(() => undefined);
   await stub.reportBackfill(msg.providerIds.length);
 }
 
@@ -106,6 +110,7 @@ async function handleGraphBatch(
   const known = await knownIds(env, msg);
   const graph = new GraphClient(lease.apiBase, lease.accessToken, lease.mailbox);
   const who = { accountId: msg.accountId, mailboxId: msg.mailboxId };
+  const touched: string[] = [];
   for (const id of msg.providerIds) {
     if (known.has(id)) continue;
     const permitId = await graphPermit(stub);
@@ -127,7 +132,9 @@ async function handleGraphBatch(
       }
       throw new Error(`graph ${f.kind} (${f.status})`);
     }
+    if (result.threadId) touched.push(result.threadId);
   }
+  if (touched.length > 0) await stub.threadsChanged(touched, "message").catch(() => undefined);
   await stub.reportBackfill(msg.providerIds.length);
 }
 

@@ -1,8 +1,9 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { InboxView, ThreadStatus, ThreadSummaryView } from "../../../worker/contracts";
 import { api, messageOf, type ThreadFilters, type ThreadPage, type ThreadScope } from "../lib/api";
 import { formatDateTime, formatRelative, isoDate } from "../lib/format";
 import { useResource, usePageTitle } from "../lib/hooks";
+import { useLive } from "../lib/live";
 import { isManager } from "../lib/roles";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -118,6 +119,13 @@ function ThreadList({ view, inboxes }: { view: View; inboxes: InboxView[] }) {
   const [more, setMore] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
   const page = first.data;
   const title = viewTitle(view);
+  const reloadTimer = useRef(0);
+  useLive(view.kind === "inbox" ? [view.inbox.id] : inboxes.map((i) => i.id), (e) => {
+    if (e.type !== "thread") return;
+    // A burst of changes (a backfill, a busy morning) reloads the first page once.
+    window.clearTimeout(reloadTimer.current);
+    reloadTimer.current = window.setTimeout(() => void first.reload(), 500);
+  });
 
   const loadMore = async () => {
     if (!page?.nextCursor) return;

@@ -6,6 +6,7 @@ import { useResource, usePageTitle } from "../lib/hooks";
 import { canSend } from "../lib/roles";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
+import { useLive } from "../lib/live";
 import { useAnnounce } from "../lib/status";
 import { emailProblem } from "../lib/validate";
 import { Field, TextInput } from "../components/Field";
@@ -19,9 +20,27 @@ type Address = { name: string; address: string };
 const formatAddress = (a: Address) => (a.name ? `${a.name} <${a.address}>` : a.address);
 const formatAddresses = (list: Address[]) => list.map(formatAddress).join(", ");
 
+/** The inbox whose live channel a thread's presence goes through: the same for everyone. */
+const presenceInbox = (t: ThreadView) => [...t.inboxes].sort((a, b) => (a.id < b.id ? -1 : 1))[0]?.id;
+
 export function ThreadPage({ threadId }: { threadId: string }) {
   const thread = useResource(() => api.thread(threadId));
   const data = thread.data;
+  const [viewers, setViewers] = useState<{ userId: string; name: string; typing: boolean }[]>([]);
+  const reloadTimer = useRef(0);
+  const channel = data ? presenceInbox(data) : undefined;
+  const live = useLive(
+    channel ? [channel] : [],
+    (e) => {
+      if (e.type === "presence" && e.threadId === threadId) setViewers(e.viewers);
+      if (e.type === "thread" && e.threadId === threadId) {
+        // Several changes often come together (a message and its status): one reload for all.
+        window.clearTimeout(reloadTimer.current);
+        reloadTimer.current = window.setTimeout(() => void thread.reload(), 300);
+      }
+    },
+    (conn) => conn.send({ type: "view", threadId }),
+  );
   usePageTitle(data ? data.subject || "(no subject)" : "Conversation");
   const { me } = useSession();
   const firstInbox = data?.inboxes[0];
@@ -45,6 +64,7 @@ export function ThreadPage({ threadId }: { threadId: string }) {
       )}
       {data && (
         <>
+          <Presence viewers={viewers.filter((v) => v.userId !== me.user.id)} />
           {data.inboxes.some((i) => i.kind === "shared") && (
             <Notice tone="info" title="This is a shared email account">
               <p>
@@ -81,11 +101,33 @@ export function ThreadPage({ threadId }: { threadId: string }) {
             }
           />
           {canSend(me.user.role) && firstInbox && (
-            <ReplyComposer thread={data} inboxId={firstInbox.id} onSent={thread.reload} />
+            <ReplyComposer
+              thread={data}
+              inboxId={firstInbox.id}
+              onSent={thread.reload}
+              onTyping={(typing) => live.send({ type: "typing", threadId, typing })}
+            />
           )}
         </>
       )}
     </>
+  );
+}
+
+/** Who else has this conversation open, and who is writing a reply: so two people do not answer at once. */
+function Presence({ viewers }: { viewers: { userId: string; name: string; typing: boolean }[] }) {
+  if (viewers.length === 0) return null;
+  return (
+    <ul class="presence" aria-label="Teammates here" aria-live="polite">
+      {viewers.map((v) => (
+        <li key={v.userId} class={`presence-item${v.typing ? " presence-typing" : ""}`}>
+          <span class="avatar avatar-small" aria-hidden="true">
+            {v.name.slice(0, 2).toUpperCase()}
+          </span>
+          {v.name} {v.typing ? "is replying" : "is viewing"}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -243,10 +285,13 @@ function ReplyComposer({
   thread,
   inboxId,
   onSent,
+  onTyping,
 }: {
   thread: ThreadView;
   inboxId: string;
   onSent: () => Promise<void>;
+  /** Tells teammates a reply is being written here (true while the message has text). */
+  onTyping: (typing: boolean) => void;
 }) {
   const announce = useAnnounce();
   const last = thread.messages[thread.messages.length - 1];
@@ -288,6 +333,7 @@ function ReplyComposer({
       });
       setText("");
       setChanged(null);
+      onTyping(false);
       announce(`Reply sent from ${from}.`);
       await onSent();
     } catch (err) {
@@ -363,7 +409,11 @@ function ReplyComposer({
               class="input textarea"
               rows={8}
               value={text}
-              onInput={(e) => setText(e.currentTarget.value)}
+              onInput={(e) => {
+                const next = e.currentTarget.value;
+                if (Boolean(next.trim()) !== Boolean(text.trim())) onTyping(Boolean(next.trim()));
+                setText(next);
+              }}
               aria-describedby={describedBy}
               aria-invalid={invalid}
             />
