@@ -21,6 +21,7 @@ import { inviteRoutes } from "./routes/invites";
 import { meRoutes } from "./routes/me";
 import { oauthSigninCallbackRoutes, oauthSigninStartRoutes } from "./routes/oauth-signin";
 import { sendRoutes } from "./routes/send";
+import { openApiDocument } from "./openapi";
 import { messageContentRoutes } from "./routes/message-content";
 import { threadActionRoutes } from "./routes/thread-actions";
 import { threadDetailRoutes } from "./routes/threads";
@@ -76,6 +77,9 @@ export const app = new Hono<AppEnv>()
   .route("/webhooks/google", googleWebhookRoutes)
   .route("/webhooks/microsoft", microsoftWebhookRoutes)
   .route("/dev", devRoutes);
+
+/** The OpenAPI document of everything above, built from the routes and their validators. */
+app.get("/api/openapi.json", (c) => c.json(openApiDocument(app.routes, c.var.config.appOrigin)));
 
 app.notFound((c) => c.json({ error: { code: "route_not_found", message: "No such route." } }, 404));
 app.onError((err, c) => errorResponse(c, err));

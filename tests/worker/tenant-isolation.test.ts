@@ -80,6 +80,7 @@ type Probe =
 
 const SWEEP: Record<string, Probe> = {
   "GET /healthz": { kind: "no-tenant-data", why: "liveness only" },
+  "GET /api/openapi.json": { kind: "no-tenant-data", why: "the API's description, the same for everyone" },
   "POST /api/auth/signin": { kind: "no-tenant-data", why: "public; answers the same for every address" },
   "POST /api/auth/signup": { kind: "no-tenant-data", why: "public; creates a new account" },
   "POST /api/auth/verify": { kind: "no-tenant-data", why: "public; only the emailed token selects data" },
