@@ -258,6 +258,26 @@ describe("reading and answering mail in a real browser", () => {
     await visible(row);
     await screenshot(admin, "inbox-filtered");
 
+    // A new conversation from the inbox, then forwarded from its page.
+    await admin.getByRole("button", { name: "New message" }).click();
+    await admin.getByLabel("To", { exact: true }).fill("prospect@example.com");
+    await admin.getByLabel("Subject").fill("Hello from sales");
+    await admin.getByRole("textbox", { name: "Message" }).fill("Shall we talk?");
+    await admin.getByRole("button", { name: "Send", exact: true }).click();
+    await admin.waitForURL((url) => url.pathname.startsWith("/threads/"));
+    await visible(heading(admin, "Hello from sales"));
+    await admin.getByRole("button", { name: "Forward", pressed: false }).click();
+    await admin.getByLabel("To", { exact: true }).fill("partner@example.com");
+    await admin.locator('button[type="submit"]', { hasText: "Forward" }).click();
+    await visible(admin.getByText("Forwarded from sales@demo.test."));
+    await admin
+      .getByRole("listitem")
+      .filter({ hasText: "Fwd: Hello from sales" })
+      .or(admin.getByRole("list", { name: "Messages and notes" }).getByRole("listitem").nth(1))
+      .first()
+      .waitFor({ state: "visible", timeout: 15_000 });
+    await screenshot(admin, "thread-forwarded");
+
     expect(problems).toEqual([]);
   });
 });

@@ -245,6 +245,24 @@ const SWEEP: Record<string, Probe> = {
     },
     expect: [404],
   },
+  "POST /api/threads/:threadId/forward": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/threads/${b.threadId}/forward`, {
+        cookie: a.owner.cookie,
+        body: { inboxId: b.inboxId, to: ["x@example.com"] },
+      }),
+    expect: [404],
+  },
+  "POST /api/inboxes/:inboxId/messages": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/inboxes/${b.inboxId}/messages`, {
+        cookie: a.owner.cookie,
+        body: { to: ["x@example.com"], subject: "Hi", text: "hi" },
+      }),
+    expect: [404],
+  },
   "POST /api/threads/:threadId/reply": {
     kind: "targets-b",
     run: (a, b) =>

@@ -351,3 +351,30 @@ export const sendReplyRequest = z
   })
   .strict();
 export type SendReplyRequest = z.input<typeof sendReplyRequest>;
+
+/** Forwards one message of a conversation (the newest by default) with its attachments. */
+export const forwardRequest = z
+  .object({
+    inboxId: idSchema,
+    to: z.array(emailSchema).min(1).max(50),
+    cc: z.array(emailSchema).max(50).default([]),
+    bcc: z.array(emailSchema).max(50).default([]),
+    /** A note above the forwarded message; may be empty. */
+    text: z.string().max(200_000).default(""),
+    messageId: idSchema.optional(),
+    baseVersion: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type ForwardRequest = z.input<typeof forwardRequest>;
+
+/** A new conversation, sent from an inbox. */
+export const newMessageRequest = z
+  .object({
+    to: z.array(emailSchema).min(1).max(50),
+    cc: z.array(emailSchema).max(50).default([]),
+    bcc: z.array(emailSchema).max(50).default([]),
+    subject: headerSafe(998).pipe(z.string().trim().min(1, "a subject is required")),
+    text: z.string().min(1).max(200_000),
+  })
+  .strict();
+export type NewMessageRequest = z.input<typeof newMessageRequest>;

@@ -18,6 +18,8 @@ export interface Outgoing {
   messageId: string;
   inReplyTo: string | null;
   references: string[];
+  /** Files to attach (forwarding), as they were stored. */
+  attachments?: { filename: string; contentType: string; data: Uint8Array }[];
 }
 
 export function trimReferences(ids: string[]): string[] {
@@ -42,7 +44,16 @@ export function composeMessage(o: Outgoing): string {
         .join(" "),
     );
   msg.addMessage({ contentType: "text/plain", data: o.text });
+  for (const a of o.attachments ?? []) {
+    msg.addAttachment({ filename: a.filename, contentType: a.contentType, data: toBase64(a.data) });
+  }
   return msg.asRaw();
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }
 
 export const base64url = (s: string) => {

@@ -10,6 +10,7 @@ import { validate } from "../lib/validate";
 import { requireInboxAccess } from "../middleware/inbox-access";
 import { originCheck } from "../middleware/origin-check";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
+import { newMessageRoutes } from "./send";
 import { threadRoutes } from "./threads";
 
 const toInboxView = (m: typeof mailboxes.$inferSelect): InboxView => ({
@@ -23,6 +24,7 @@ const toInboxView = (m: typeof mailboxes.$inferSelect): InboxView => ({
 export const inboxRoutes = new Hono<AppEnv>()
   .use(requireSession, originCheck)
   .route("/", threadRoutes)
+  .route("/", newMessageRoutes)
   .get("/", async (c) => {
     const { accountId, userId, role } = c.var.principal;
     const rows =

@@ -1,191 +1,240 @@
 /**
- * POST /api/threads/:threadId/reply — answers a conversation from one of its inboxes, through that
- * mailbox's own provider (Gmail messages.send with threadId; Graph sendMail), so the mail sits in the
- * mailbox's Sent folder and the recipient sees the shared address. The sent copy is stored at once
- * under the id the provider will sync it with (or its Message-ID), so it is never shown twice.
+ * Sending from the shared address, through the mailbox's own provider (see mail/outgoing.ts):
+ * POST /api/threads/:threadId/reply and /forward answer or pass on a conversation from one of its
+ * inboxes; POST /api/inboxes/:inboxId/messages starts a new one. Recipients are kept exactly as
+ * given; a reply or forward written against an older version of the thread is refused with 409 and
+ * what arrived since.
  */
 import { and, desc, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { idSchema, sendReplyRequest } from "../contracts";
-import { inboxAccess, mailboxes, messageSources, messages, threadMailboxes, threads } from "../db/schema";
+import { forwardRequest, idSchema, newMessageRequest, sendReplyRequest } from "../contracts";
+import { attachments, inboxAccess, mailboxes, messageSources, messages, threadMailboxes, threads } from "../db/schema";
 import { ApiError, forbidden, notFound } from "../errors";
-import { auditInsert } from "../lib/audit";
-import { newId } from "../lib/ids";
-import { base64url, composeMessage } from "../mail/compose";
-import { threadCollaboration } from "../threads/collaboration";
-import { notifyThread } from "../threads/live-notify";
-import { threadMessages } from "../threads/messages";
-import { readProviderConfig } from "../providers/config";
-import { GmailClient } from "../providers/gmail";
-import { GraphClient } from "../providers/graph";
 import { validate } from "../lib/validate";
-import { storeMessage } from "../sync/store-message";
+import { assertCanSend, newRfcId, sendFromMailbox } from "../mail/outgoing";
+import { requireInboxAccess } from "../middleware/inbox-access";
+import { threadCollaboration } from "../threads/collaboration";
+import { threadMessages } from "../threads/messages";
 
 const threadParam = z.object({ threadId: idSchema });
+/** Graph takes MIME up to 4 MB; base64 adds a third, so forwarded files stay under this. */
+const MAX_FORWARDED_BYTES = 2_800_000;
+
+/** Light users read and write notes; they never send. */
+function assertSender(c: Context<AppEnv>): void {
+  if (!["owner", "admin", "member"].includes(c.var.principal.role)) throw forbidden("Your role cannot send mail");
+}
+
+/**
+ * The inbox a reply or forward goes out from (one of the thread's, usable by the caller), the
+ * thread, and the message answered; refuses a stale version with what is new.
+ */
+async function replyContext(
+  c: Context<AppEnv>,
+  threadId: string,
+  body: { inboxId: string; messageId?: string | undefined; baseVersion?: number | undefined },
+) {
+  const p = c.var.principal;
+  const mailbox = await c.var.db
+    .select({ m: mailboxes })
+    .from(threadMailboxes)
+    .innerJoin(
+      mailboxes,
+      and(eq(mailboxes.accountId, threadMailboxes.accountId), eq(mailboxes.id, threadMailboxes.mailboxId)),
+    )
+    .where(
+      and(
+        eq(threadMailboxes.accountId, p.accountId),
+        eq(threadMailboxes.threadId, threadId),
+        eq(threadMailboxes.mailboxId, body.inboxId),
+      ),
+    )
+    .get()
+    .then((r) => r?.m);
+  if (!mailbox) throw notFound("Conversation");
+  if (p.role === "member") {
+    const grant = await c.var.db
+      .select({ u: inboxAccess.userId })
+      .from(inboxAccess)
+      .where(
+        and(
+          eq(inboxAccess.accountId, p.accountId),
+          eq(inboxAccess.mailboxId, mailbox.id),
+          eq(inboxAccess.userId, p.userId),
+        ),
+      )
+      .get();
+    if (!grant) throw notFound("Conversation");
+  }
+  assertCanSend(mailbox);
+  const thread = await c.var.db
+    .select()
+    .from(threads)
+    .where(and(eq(threads.accountId, p.accountId), eq(threads.id, threadId)))
+    .get();
+  const parent = await c.var.db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.accountId, p.accountId),
+        eq(messages.threadId, threadId),
+        ...(body.messageId ? [eq(messages.id, body.messageId)] : []),
+      ),
+    )
+    .orderBy(desc(messages.receivedAt))
+    .get();
+  if (!thread || !parent) throw notFound("Message");
+  if (body.baseVersion !== undefined && thread.version > body.baseVersion) {
+    const [newMessages, collab] = await Promise.all([
+      threadMessages(c, threadId, { afterVersion: body.baseVersion }),
+      threadCollaboration(c, thread, { notesAfterVersion: body.baseVersion }),
+    ]);
+    throw new ApiError(
+      409,
+      "thread_changed",
+      "New messages or notes arrived since this reply was started; review them, then send again",
+      { version: thread.version, messages: newMessages, notes: collab.notes },
+    );
+  }
+  // Gmail keeps the sent mail in the conversation when told its thread.
+  const source =
+    mailbox.provider === "gmail"
+      ? await c.var.db
+          .select({ t: messageSources.providerThreadId })
+          .from(messageSources)
+          .where(
+            and(
+              eq(messageSources.accountId, p.accountId),
+              eq(messageSources.mailboxId, mailbox.id),
+              eq(messageSources.messageId, parent.id),
+            ),
+          )
+          .get()
+      : undefined;
+  return { mailbox, parent, gmailThreadId: source?.t ?? null };
+}
+
+const prefixed = (prefix: string, subject: string) =>
+  new RegExp(`^${prefix}:`, "i").test(subject) ? subject : `${prefix}: ${subject}`;
 
 /** Mounted behind the session and origin checks of /api/threads (see app.ts). */
-export const sendRoutes = new Hono<AppEnv>().post(
-  "/:threadId/reply",
-  validate("param", threadParam),
-  validate("json", sendReplyRequest),
-  async (c) => {
-    const p = c.var.principal;
-    // Light users read and write notes; they never send.
-    if (!["owner", "admin", "member"].includes(p.role)) throw forbidden("Your role cannot send mail");
+export const sendRoutes = new Hono<AppEnv>()
+  .post("/:threadId/reply", validate("param", threadParam), validate("json", sendReplyRequest), async (c) => {
+    assertSender(c);
     const { threadId } = c.req.valid("param");
     const body = c.req.valid("json");
-
-    const mailbox = await c.var.db
-      .select({ m: mailboxes })
-      .from(threadMailboxes)
-      .innerJoin(
-        mailboxes,
-        and(eq(mailboxes.accountId, threadMailboxes.accountId), eq(mailboxes.id, threadMailboxes.mailboxId)),
-      )
-      .where(
-        and(
-          eq(threadMailboxes.accountId, p.accountId),
-          eq(threadMailboxes.threadId, threadId),
-          eq(threadMailboxes.mailboxId, body.inboxId),
-        ),
-      )
-      .get()
-      .then((r) => r?.m);
-    if (!mailbox) throw notFound("Conversation");
-    if (p.role === "member") {
-      const grant = await c.var.db
-        .select({ u: inboxAccess.userId })
-        .from(inboxAccess)
-        .where(
-          and(
-            eq(inboxAccess.accountId, p.accountId),
-            eq(inboxAccess.mailboxId, mailbox.id),
-            eq(inboxAccess.userId, p.userId),
-          ),
-        )
-        .get();
-      if (!grant) throw notFound("Conversation");
-    }
-    if (mailbox.disconnectedAt !== null || mailbox.provider === "hosted") {
-      throw new ApiError(409, "inbox_cannot_send", `${mailbox.address} is not connected, so it cannot send`);
-    }
-
-    const thread = await c.var.db
-      .select()
-      .from(threads)
-      .where(and(eq(threads.accountId, p.accountId), eq(threads.id, threadId)))
-      .get();
-    const parent = await c.var.db
-      .select()
-      .from(messages)
-      .where(
-        and(
-          eq(messages.accountId, p.accountId),
-          eq(messages.threadId, threadId),
-          ...(body.replyToMessageId ? [eq(messages.id, body.replyToMessageId)] : []),
-        ),
-      )
-      .orderBy(desc(messages.receivedAt))
-      .get();
-    if (!thread || !parent) throw notFound("Message");
-    if (body.baseVersion !== undefined && thread.version > body.baseVersion) {
-      const [newMessages, collab] = await Promise.all([
-        threadMessages(c, threadId, { afterVersion: body.baseVersion }),
-        threadCollaboration(c, thread, { notesAfterVersion: body.baseVersion }),
-      ]);
-      throw new ApiError(
-        409,
-        "thread_changed",
-        "New messages or notes arrived since this reply was started; review them, then send again",
-        { version: thread.version, messages: newMessages, notes: collab.notes },
-      );
-    }
-
-    const lease = await c.env.MAILBOX.getByName(mailbox.id).leaseAccessToken();
-    if (!lease.ok) {
-      throw new ApiError(
-        409,
-        "inbox_unavailable",
-        `${mailbox.address} cannot send right now (${lease.reason}); see Settings › Inbox connections`,
-      );
-    }
-    const subject = body.subject ?? (/^re:/i.test(parent.subject) ? parent.subject : `Re: ${parent.subject}`);
-    const domain = mailbox.address.slice(mailbox.address.indexOf("@") + 1);
-    const rfcId = `${newId().toLowerCase()}@${domain}`;
-    const parentRefs = JSON.parse(parent.references) as string[];
-    const mime = composeMessage({
-      from: mailbox.address,
-      to: body.to,
-      cc: body.cc,
-      bcc: body.bcc,
-      subject,
-      text: body.text,
-      messageId: rfcId,
-      inReplyTo: parent.rfcMessageId,
-      references: [...parentRefs, parent.rfcMessageId],
+    const { mailbox, parent, gmailThreadId } = await replyContext(c, threadId, {
+      inboxId: body.inboxId,
+      messageId: body.replyToMessageId,
+      baseVersion: body.baseVersion,
     });
-
-    const apis = readProviderConfig(c.env);
-    let providerMessageId: string;
-    let providerThreadId: string | null = null;
-    if (mailbox.provider === "gmail") {
-      const source = await c.var.db
-        .select({ t: messageSources.providerThreadId })
-        .from(messageSources)
-        .where(
-          and(
-            eq(messageSources.accountId, p.accountId),
-            eq(messageSources.mailboxId, mailbox.id),
-            eq(messageSources.messageId, parent.id),
-          ),
-        )
-        .get();
-      const sent = await new GmailClient(apis.google.gmailApiBase, lease.accessToken).send(
-        base64url(mime),
-        source?.t ?? undefined,
-      );
-      if (!sent.ok) throw new ApiError(502, "send_failed", `Gmail did not accept the message (${sent.kind})`);
-      providerMessageId = sent.value.id;
-      providerThreadId = sent.value.threadId;
-    } else {
-      const delegate = lease.grantEmail !== lease.address ? lease.address : null;
-      const sent = await new GraphClient(apis.microsoft.graphApiBase, lease.accessToken, delegate).sendMime(mime);
-      if (!sent.ok) throw new ApiError(502, "send_failed", `Microsoft did not accept the message (${sent.kind})`);
-      // Graph returns no id for sendMail: the synced Sent Items copy links to this one by Message-ID.
-      providerMessageId = `sent:${rfcId}`;
-    }
-
-    const stored = await storeMessage(c.var.db, c.env.RAW_MAIL, {
-      accountId: p.accountId,
-      mailboxId: mailbox.id,
-      providerMessageId,
-      providerThreadId,
-      providerThreadReliable: mailbox.provider === "gmail",
-      labels: ["SENT"],
-      outbound: true,
-      receivedAt: Date.now(),
-      raw: new TextEncoder().encode(mime),
-    });
-    await auditInsert(c, {
-      accountId: p.accountId,
-      action: "message.sent",
-      actor: { userId: p.userId, email: p.email },
-      target: { type: "thread", id: threadId },
-      details: { inboxId: mailbox.id, to: body.to.length, cc: body.cc.length, bcc: body.bcc.length },
-    });
-    if (stored.status === "skipped" || stored.status === "removed")
-      throw new Error("a message Postroom composed could not be stored");
-    await notifyThread(c, [mailbox.id], stored.threadId, "message");
-    const after = await c.var.db
-      .select({ version: threads.version })
-      .from(threads)
-      .where(and(eq(threads.accountId, p.accountId), eq(threads.id, stored.threadId)))
-      .get();
-    return c.json(
-      { messageId: stored.messageId, threadId: stored.threadId, rfcMessageId: rfcId, version: after?.version ?? 0 },
-      201,
+    const sent = await sendFromMailbox(
+      c,
+      mailbox,
+      {
+        to: body.to,
+        cc: body.cc,
+        bcc: body.bcc,
+        subject: body.subject ?? prefixed("Re", parent.subject),
+        text: body.text,
+        messageId: newRfcId(mailbox),
+        inReplyTo: parent.rfcMessageId,
+        references: [...(JSON.parse(parent.references) as string[]), parent.rfcMessageId],
+      },
+      { gmailThreadId, action: "message.sent" },
     );
+    return c.json(sent, 201);
+  })
+  .post("/:threadId/forward", validate("param", threadParam), validate("json", forwardRequest), async (c) => {
+    assertSender(c);
+    const p = c.var.principal;
+    const { threadId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const { mailbox, parent, gmailThreadId } = await replyContext(c, threadId, body);
+    const files = await c.var.db
+      .select()
+      .from(attachments)
+      .where(and(eq(attachments.accountId, p.accountId), eq(attachments.messageId, parent.id)))
+      .all();
+    const carried: { filename: string; contentType: string; data: Uint8Array }[] = [];
+    let total = 0;
+    for (const f of files.filter((f) => !f.inline)) {
+      const object = await c.env.RAW_MAIL.get(f.r2Key);
+      if (!object) continue;
+      const data = new Uint8Array(await object.arrayBuffer());
+      total += data.byteLength;
+      if (total > MAX_FORWARDED_BYTES) {
+        throw new ApiError(
+          413,
+          "attachments_too_large",
+          `The attachments are too large to forward from Postroom (over ${Math.round(MAX_FORWARDED_BYTES / 1_000_000)} MB)`,
+        );
+      }
+      carried.push({ filename: f.filename || "attachment", contentType: f.mimeType, data });
+    }
+    const from = parent.fromName ? `${parent.fromName} <${parent.fromAddress}>` : parent.fromAddress;
+    const to = (JSON.parse(parent.to) as { name: string; address: string }[]).map((a) => a.address).join(", ");
+    const quoted = [
+      "---------- Forwarded message ----------",
+      `From: ${from}`,
+      `Date: ${new Date(parent.sentAt ?? parent.receivedAt).toUTCString()}`,
+      `Subject: ${parent.subject}`,
+      `To: ${to}`,
+      "",
+      parent.textBody,
+    ].join("\n");
+    const sent = await sendFromMailbox(
+      c,
+      mailbox,
+      {
+        to: body.to,
+        cc: body.cc,
+        bcc: body.bcc,
+        subject: prefixed("Fwd", parent.subject),
+        text: body.text ? `${body.text}\n\n${quoted}` : quoted,
+        messageId: newRfcId(mailbox),
+        inReplyTo: parent.rfcMessageId,
+        references: [...(JSON.parse(parent.references) as string[]), parent.rfcMessageId],
+        attachments: carried,
+      },
+      { gmailThreadId, action: "message.forwarded" },
+    );
+    return c.json(sent, 201);
+  });
+
+/** POST /api/inboxes/:inboxId/messages — a new conversation from the inbox's address. */
+export const newMessageRoutes = new Hono<AppEnv>().post(
+  "/:inboxId/messages",
+  requireInboxAccess,
+  validate("json", newMessageRequest),
+  async (c) => {
+    assertSender(c);
+    const body = c.req.valid("json");
+    const mailbox = await c.var.db
+      .select()
+      .from(mailboxes)
+      .where(and(eq(mailboxes.accountId, c.var.principal.accountId), eq(mailboxes.id, c.req.param("inboxId"))))
+      .get();
+    if (!mailbox) throw notFound("Inbox");
+    const sent = await sendFromMailbox(
+      c,
+      mailbox,
+      {
+        to: body.to,
+        cc: body.cc,
+        bcc: body.bcc,
+        subject: body.subject,
+        text: body.text,
+        messageId: newRfcId(mailbox),
+        inReplyTo: null,
+        references: [],
+      },
+      { gmailThreadId: null, action: "message.sent" },
+    );
+    return c.json(sent, 201);
   },
 );

@@ -240,6 +240,14 @@ export const api = {
     request<{ messageId: string; threadId: string; version: number }>("POST", `${threadPath(threadId)}/reply`, {
       body: input,
     }),
+  forward: (threadId: string, input: ReplyInput) =>
+    request<{ messageId: string; threadId: string; version: number }>("POST", `${threadPath(threadId)}/forward`, {
+      body: input,
+    }),
+  newMessage: (inboxId: string, input: { to: string[]; cc: string[]; subject: string; text: string }) =>
+    request<{ messageId: string; threadId: string }>("POST", `/api/inboxes/${encodeURIComponent(inboxId)}/messages`, {
+      body: input,
+    }),
   updateThread: (threadId: string, change: UpdateThreadRequest) =>
     request<ThreadState>("PATCH", threadPath(threadId), { body: change }),
   setTags: (threadId: string, tags: string[]) =>

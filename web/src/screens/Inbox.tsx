@@ -4,11 +4,12 @@ import { api, messageOf, type ThreadFilters, type ThreadPage, type ThreadScope }
 import { formatDateTime, formatRelative, isoDate } from "../lib/format";
 import { useResource, usePageTitle } from "../lib/hooks";
 import { useLive } from "../lib/live";
-import { isManager } from "../lib/roles";
+import { canSend, isManager } from "../lib/roles";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 import { EmptyState, Loading, PageHeader } from "../components/Layout";
 import { Notice } from "../components/Notice";
+import { NewMessage } from "./NewMessage";
 import { STATUS_LABELS } from "./thread/ThreadActions";
 
 const PAGE_SIZE = 50;
@@ -120,6 +121,8 @@ function ThreadList({ view, inboxes }: { view: View; inboxes: InboxView[] }) {
   const page = first.data;
   const title = viewTitle(view);
   const reloadTimer = useRef(0);
+  const [composing, setComposing] = useState(false);
+  const { me } = useSession();
   useLive(view.kind === "inbox" ? [view.inbox.id] : inboxes.map((i) => i.id), (e) => {
     if (e.type !== "thread") return;
     // A burst of changes (a backfill, a busy morning) reloads the first page once.
@@ -156,7 +159,13 @@ function ThreadList({ view, inboxes }: { view: View; inboxes: InboxView[] }) {
         >
           Refresh
         </button>
+        {view.kind === "inbox" && canSend(me.user.role) && !composing && (
+          <button type="button" class="button button-small button-primary" onClick={() => setComposing(true)}>
+            New message
+          </button>
+        )}
       </div>
+      {composing && view.kind === "inbox" && <NewMessage inbox={view.inbox} onCancel={() => setComposing(false)} />}
       <form
         class="thread-filters"
         role="search"

@@ -261,6 +261,19 @@ function parseAddresses(value: string): { list: string[]; problem: string | null
  * The last message's sender; when that was the team itself (the conversation ends with our own
  * reply), its recipients instead, so a follow-up does not go to our own address.
  */
+type ComposeMode = "reply" | "replyAll" | "forward";
+const MODE_LABELS: Record<ComposeMode, string> = { reply: "Reply", replyAll: "Reply all", forward: "Forward" };
+
+/** Everyone on the last message except the team's own addresses, for Reply all's Cc. */
+function replyAllCc(thread: ThreadView, last: MessageView | undefined, to: string): string {
+  if (!last) return "";
+  const skip = new Set([...thread.inboxes.map((i) => i.address.toLowerCase()), ...to.toLowerCase().split(/,\s*/)]);
+  return [...last.to, ...last.cc]
+    .map((a) => a.address)
+    .filter((a, i, all) => !skip.has(a.toLowerCase()) && all.indexOf(a) === i)
+    .join(", ");
+}
+
 function defaultRecipients(thread: ThreadView, last: MessageView | undefined): string {
   if (!last?.from) return "";
   const ours = new Set(thread.inboxes.map((i) => i.address.toLowerCase()));
@@ -295,8 +308,15 @@ function ReplyComposer({
 }) {
   const announce = useAnnounce();
   const last = thread.messages[thread.messages.length - 1];
+  const [mode, setModeState] = useState<ComposeMode>("reply");
   const [to, setTo] = useState(() => defaultRecipients(thread, last));
   const [cc, setCc] = useState("");
+  const setMode = (next: ComposeMode) => {
+    setModeState(next);
+    const replyTo = defaultRecipients(thread, last);
+    setTo(next === "forward" ? "" : replyTo);
+    setCc(next === "replyAll" ? replyAllCc(thread, last, replyTo) : "");
+  };
   const [text, setText] = useState("");
   const [errors, setErrors] = useState<{ to?: string; cc?: string; text?: string }>({});
   const [formError, setFormError] = useState<{ message: string; cannotSend: boolean } | null>(null);
@@ -316,7 +336,8 @@ function ReplyComposer({
     const next = {
       to: toList.list.length === 0 ? "Enter at least one recipient." : (toList.problem ?? undefined),
       cc: ccList.problem ?? undefined,
-      text: text.trim() ? undefined : "Write a message before sending.",
+      // A forward may go without a note of its own.
+      text: text.trim() || mode === "forward" ? undefined : "Write a message before sending.",
     };
     setErrors(next);
     if (next.to) return toRef.current?.focus();
@@ -324,17 +345,20 @@ function ReplyComposer({
     if (next.text) return textRef.current?.focus();
     setBusy(true);
     try {
-      await api.reply(thread.id, {
+      const input = {
         inboxId,
         to: toList.list,
         cc: ccList.list,
         text,
         baseVersion: changed?.version ?? thread.version,
-      });
+      };
+      if (mode === "forward") await api.forward(thread.id, input);
+      else await api.reply(thread.id, input);
       setText("");
       setChanged(null);
       onTyping(false);
-      announce(`Reply sent from ${from}.`);
+      announce(`${mode === "forward" ? "Forwarded" : "Reply sent"} from ${from}.`);
+      if (mode === "forward") setMode("reply");
       await onSent();
     } catch (err) {
       if (err instanceof ApiError && err.code === "thread_changed") {
@@ -368,8 +392,21 @@ function ReplyComposer({
     <section class="panel composer" aria-labelledby="composer-title">
       <div class="panel-header">
         <h2 id="composer-title" class="composer-title">
-          Reply
+          {MODE_LABELS[mode]}
         </h2>
+        <div class="segmented" role="group" aria-label="Compose">
+          {(Object.keys(MODE_LABELS) as ComposeMode[]).map((m) => (
+            <button
+              key={m}
+              type="button"
+              class={`button button-small${mode === m ? " button-selected" : ""}`}
+              aria-pressed={mode === m}
+              onClick={() => setMode(m)}
+            >
+              {MODE_LABELS[m]}
+            </button>
+          ))}
+        </div>
         {from && <p class="panel-note break">Sends from {from}</p>}
       </div>
       <form class="panel-body composer-form" onSubmit={(e) => void submit(e)} noValidate>
@@ -450,7 +487,7 @@ function ReplyComposer({
         )}
         <div>
           <button type="submit" class="button button-primary" disabled={busy}>
-            {busy ? "Sending…" : changed ? "Send anyway" : "Send reply"}
+            {busy ? "Sending…" : changed ? "Send anyway" : mode === "forward" ? "Forward" : "Send reply"}
           </button>
         </div>
       </form>

@@ -1,0 +1,116 @@
+/**
+ * Sending from a connected mailbox through its own provider (Gmail messages.send, into the thread
+ * when there is one; Graph sendMail with the MIME), then storing the sent copy at once under the id
+ * the provider will sync it with (or its Message-ID), so it is shown immediately and never twice.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { mailboxes, threads } from "../db/schema";
+import { ApiError } from "../errors";
+import { auditInsert } from "../lib/audit";
+import { newId } from "../lib/ids";
+import { readProviderConfig } from "../providers/config";
+import { GmailClient } from "../providers/gmail";
+import { GraphClient } from "../providers/graph";
+import { storeMessage } from "../sync/store-message";
+import { notifyThread } from "../threads/live-notify";
+import { base64url, composeMessage, type Outgoing } from "./compose";
+
+type Mailbox = typeof mailboxes.$inferSelect;
+
+export interface Sent {
+  messageId: string;
+  threadId: string;
+  rfcMessageId: string;
+  /** The thread's version after this message (for the next reply's stale check). */
+  version: number;
+}
+
+/** Refuses early when the mailbox cannot send at all (disconnected, hosted). */
+export function assertCanSend(mailbox: Mailbox): void {
+  if (mailbox.disconnectedAt !== null || mailbox.provider === "hosted") {
+    throw new ApiError(409, "inbox_cannot_send", `${mailbox.address} is not connected, so it cannot send`);
+  }
+}
+
+/** A Message-ID on the mailbox's own domain. */
+export const newRfcId = (mailbox: Mailbox) =>
+  `${newId().toLowerCase()}@${mailbox.address.slice(mailbox.address.indexOf("@") + 1)}`;
+
+export async function sendFromMailbox(
+  c: Context<AppEnv>,
+  mailbox: Mailbox,
+  message: Omit<Outgoing, "from">,
+  options: { gmailThreadId: string | null; action: string },
+): Promise<Sent> {
+  const p = c.var.principal;
+  assertCanSend(mailbox);
+  const lease = await c.env.MAILBOX.getByName(mailbox.id).leaseAccessToken();
+  if (!lease.ok) {
+    throw new ApiError(
+      409,
+      "inbox_unavailable",
+      `${mailbox.address} cannot send right now (${lease.reason}); see Settings › Inbox connections`,
+    );
+  }
+  const mime = composeMessage({ ...message, from: mailbox.address });
+  const apis = readProviderConfig(c.env);
+  let providerMessageId: string;
+  let providerThreadId: string | null = null;
+  if (mailbox.provider === "gmail") {
+    const sent = await new GmailClient(apis.google.gmailApiBase, lease.accessToken).send(
+      base64url(mime),
+      options.gmailThreadId ?? undefined,
+    );
+    if (!sent.ok) throw new ApiError(502, "send_failed", `Gmail did not accept the message (${sent.kind})`);
+    providerMessageId = sent.value.id;
+    providerThreadId = sent.value.threadId;
+  } else {
+    const delegate = lease.grantEmail !== lease.address ? lease.address : null;
+    const sent = await new GraphClient(apis.microsoft.graphApiBase, lease.accessToken, delegate).sendMime(mime);
+    if (!sent.ok) throw new ApiError(502, "send_failed", `Microsoft did not accept the message (${sent.kind})`);
+    // Graph returns no id for sendMail: the synced Sent Items copy links to this one by Message-ID.
+    providerMessageId = `sent:${message.messageId}`;
+  }
+
+  const stored = await storeMessage(c.var.db, c.env.RAW_MAIL, {
+    accountId: p.accountId,
+    mailboxId: mailbox.id,
+    providerMessageId,
+    providerThreadId,
+    providerThreadReliable: mailbox.provider === "gmail",
+    labels: ["SENT"],
+    outbound: true,
+    receivedAt: Date.now(),
+    raw: new TextEncoder().encode(mime),
+  });
+  if (stored.status === "skipped" || stored.status === "removed") {
+    throw new Error("a message Postroom composed could not be stored");
+  }
+  await auditInsert(c, {
+    accountId: p.accountId,
+    action: options.action,
+    actor: { userId: p.userId, email: p.email },
+    target: { type: "thread", id: stored.threadId },
+    details: {
+      inboxId: mailbox.id,
+      to: message.to.length,
+      cc: message.cc.length,
+      bcc: message.bcc.length,
+      attachments: message.attachments?.length ?? 0,
+    },
+  });
+  await notifyThread(c, [mailbox.id], stored.threadId, "message");
+  const after = await c.var.db
+    .select({ version: threads.version })
+    .from(threads)
+    .where(and(eq(threads.accountId, p.accountId), eq(threads.id, stored.threadId)))
+    .get();
+  return {
+    messageId: stored.messageId,
+    threadId: stored.threadId,
+    rfcMessageId: message.messageId,
+    version: after?.version ?? 0,
+  };
+}
