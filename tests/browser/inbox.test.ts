@@ -278,6 +278,23 @@ describe("reading and answering mail in a real browser", () => {
       .waitFor({ state: "visible", timeout: 15_000 });
     await screenshot(admin, "thread-forwarded");
 
+    // Keyboard: e closes, r puts the cursor in the reply; in the list, j moves through the
+    // conversations and / goes to the search box.
+    await heading(admin, "Hello from sales").click();
+    await admin.keyboard.press("e");
+    await visible(admin.getByRole("button", { name: "Reopen" }));
+    await admin.keyboard.press("r");
+    expect(await admin.evaluate(() => document.activeElement?.id)).toBe("reply-text");
+    await admin.getByRole("link", { name: "← sales@demo.test" }).click();
+    await admin.waitForURL(inboxUrl);
+    await admin.getByLabel("Status").selectOption("");
+    await visible(admin.getByRole("list", { name: "Conversations in sales@demo.test" }).getByRole("link").first());
+    await admin.getByRole("heading", { name: "sales@demo.test", exact: true }).click();
+    await admin.keyboard.press("j");
+    expect(await admin.evaluate(() => document.activeElement?.className)).toContain("thread-link");
+    await admin.keyboard.press("/");
+    expect(await admin.evaluate(() => document.activeElement?.id)).toBe("thread-search");
+
     expect(problems).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { api, messageOf, type ThreadFilters, type ThreadPage, type ThreadScope }
 import { formatDateTime, formatRelative, isoDate } from "../lib/format";
 import { useResource, usePageTitle } from "../lib/hooks";
 import { useLive } from "../lib/live";
+import { moveFocus, useShortcuts } from "../lib/shortcuts";
 import { canSend, isManager } from "../lib/roles";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -122,6 +123,12 @@ function ThreadList({ view, inboxes }: { view: View; inboxes: InboxView[] }) {
   const title = viewTitle(view);
   const reloadTimer = useRef(0);
   const [composing, setComposing] = useState(false);
+  // j/k move through the conversations, Enter opens one (it is a link), / goes to search.
+  useShortcuts({
+    j: () => moveFocus(".thread-list .thread-link", 1),
+    k: () => moveFocus(".thread-list .thread-link", -1),
+    "/": () => document.getElementById("thread-search")?.focus(),
+  });
   const { me } = useSession();
   useLive(view.kind === "inbox" ? [view.inbox.id] : inboxes.map((i) => i.id), (e) => {
     if (e.type !== "thread") return;

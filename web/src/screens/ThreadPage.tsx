@@ -1,4 +1,4 @@
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { MessageView, NoteView, ThreadView } from "../../../worker/contracts";
 import { ApiError, api, messageOf, type ThreadChanged } from "../lib/api";
 import { formatDateTime, isoDate } from "../lib/format";
@@ -7,6 +7,7 @@ import { canSend } from "../lib/roles";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 import { useLive } from "../lib/live";
+import { useShortcuts } from "../lib/shortcuts";
 import { useAnnounce } from "../lib/status";
 import { emailProblem } from "../lib/validate";
 import { Field, TextInput } from "../components/Field";
@@ -27,6 +28,24 @@ export function ThreadPage({ threadId }: { threadId: string }) {
   const thread = useResource(() => api.thread(threadId));
   const data = thread.data;
   const [viewers, setViewers] = useState<{ userId: string; name: string; typing: boolean }[]>([]);
+  // r reply, a reply all, f forward (each opens the composer in that mode), e close.
+  const [compose, setCompose] = useState<{ mode: ComposeMode; at: number } | null>(null);
+  const announceKey = useAnnounce();
+  useShortcuts({
+    r: () => setCompose({ mode: "reply", at: Date.now() }),
+    a: () => setCompose({ mode: "replyAll", at: Date.now() }),
+    f: () => setCompose({ mode: "forward", at: Date.now() }),
+    e: () => {
+      if (!data || data.status === "closed") return;
+      void api.updateThread(threadId, { status: "closed" }).then(
+        (state) => {
+          thread.setData((t: ThreadView | null) => (t ? { ...t, ...state } : t));
+          announceKey("Marked Closed.");
+        },
+        (err: unknown) => announceKey(messageOf(err)),
+      );
+    },
+  });
   const reloadTimer = useRef(0);
   const channel = data ? presenceInbox(data) : undefined;
   const live = useLive(
@@ -106,6 +125,7 @@ export function ThreadPage({ threadId }: { threadId: string }) {
               inboxId={firstInbox.id}
               onSent={thread.reload}
               onTyping={(typing) => live.send({ type: "typing", threadId, typing })}
+              request={compose}
             />
           )}
         </>
@@ -299,12 +319,15 @@ function ReplyComposer({
   inboxId,
   onSent,
   onTyping,
+  request,
 }: {
   thread: ThreadView;
   inboxId: string;
   onSent: () => Promise<void>;
   /** Tells teammates a reply is being written here (true while the message has text). */
   onTyping: (typing: boolean) => void;
+  /** A keyboard shortcut asked for this mode: switch to it and put the cursor in the message. */
+  request: { mode: ComposeMode; at: number } | null;
 }) {
   const announce = useAnnounce();
   const last = thread.messages[thread.messages.length - 1];
@@ -327,6 +350,11 @@ function ReplyComposer({
   const ccRef = useRef<HTMLInputElement>(null);
   const textRef = useRef<HTMLTextAreaElement>(null);
   const from = thread.inboxes.find((i) => i.id === inboxId)?.address ?? "";
+  useEffect(() => {
+    if (!request) return;
+    setMode(request.mode);
+    (request.mode === "forward" ? toRef.current : textRef.current)?.focus();
+  }, [request?.at]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
