@@ -277,6 +277,29 @@ describe("tags, notes and read state", () => {
   });
 });
 
+describe("the inbox list", () => {
+  it("counts each inbox's open conversations the caller has not read, and shows its health", async () => {
+    const counts = async (who: Actor) =>
+      Object.fromEntries(
+        ((await call("/api/inboxes", { cookie: who.cookie })).json.inboxes as { id: string; unread: number }[]).map(
+          (i) => [i.id, i.unread],
+        ),
+      );
+    const expected = async (who: Actor, inbox: string) =>
+      (await call(`/api/inboxes/${inbox}/threads?status=open&unread=true`, { cookie: who.cookie })).json.threads.length;
+    const before = await counts(member);
+    expect(Object.keys(before)).toEqual([sales]);
+    expect(before[sales]).toBe(await expected(member, sales));
+    expect(before[sales]).toBeGreaterThan(0);
+    const first = (await call(`/api/inboxes/${sales}/threads?status=open&unread=true`, { cookie: member.cookie })).json
+      .threads[0].id;
+    await call(`/api/threads/${first}`, { cookie: member.cookie });
+    expect((await counts(member))[sales]).toBe(before[sales]! - 1);
+    const list = (await call("/api/inboxes", { cookie: owner.cookie })).json.inboxes;
+    expect(list.map((i: { health: string }) => i.health)).toEqual(["good", "good"]);
+  });
+});
+
 describe("search", () => {
   it("finds by words, phrases and operators, within the caller's inboxes only", async () => {
     expect(await ids(owner, "q=vat")).toEqual([t.invoice]);

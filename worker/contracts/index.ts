@@ -95,6 +95,13 @@ export interface InboxView {
   kind: "shared" | "personal";
 }
 
+/** An inbox in the caller's list: with its health and how many open conversations they have not read. */
+export interface InboxListItem extends InboxView {
+  health: "good" | "degraded" | "failing";
+  /** Open conversations with activity since the caller last read them. */
+  unread: number;
+}
+
 export interface AuditEventView {
   id: string;
   action: string;

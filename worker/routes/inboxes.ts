@@ -2,7 +2,7 @@
 import { and, asc, eq, inArray, isNull, ne } from "drizzle-orm";
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { setInboxAccessRequest, type InboxView } from "../contracts";
+import { setInboxAccessRequest, type InboxListItem, type InboxView } from "../contracts";
 import { inboxAccess, mailboxes, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { auditInsert } from "../lib/audit";
@@ -51,7 +51,25 @@ export const inboxRoutes = new Hono<AppEnv>()
               .orderBy(asc(mailboxes.address))
               .all()
           ).map((r) => r.m);
-    return c.json({ inboxes: rows.map(toInboxView) });
+    // One grouped count for every inbox: open threads with activity since this user last read them.
+    const counts = await c.env.DB.prepare(
+      `SELECT tm.mailbox_id AS id, count(*) AS n FROM thread_mailboxes tm
+       JOIN threads t ON t.account_id = tm.account_id AND t.id = tm.thread_id
+       WHERE tm.account_id = ?1 AND t.hidden_at IS NULL
+         AND (CASE WHEN t.status = 'snoozed' AND t.snoozed_until <= ?3 THEN 'open' ELSE t.status END) = 'open'
+         AND NOT EXISTS (SELECT 1 FROM thread_reads r WHERE r.account_id = t.account_id AND r.user_id = ?2
+           AND r.thread_id = t.id AND r.read_at >= t.last_message_at)
+       GROUP BY tm.mailbox_id`,
+    )
+      .bind(accountId, userId, Date.now())
+      .all<{ id: string; n: number }>();
+    const unread = new Map(counts.results.map((r) => [r.id, r.n]));
+    const inboxes: InboxListItem[] = rows.map((m) => ({
+      ...toInboxView(m),
+      health: m.health,
+      unread: unread.get(m.id) ?? 0,
+    }));
+    return c.json({ inboxes });
   })
   /**
    * GET /api/inboxes/:inboxId/live — the inbox's live channel (WebSocket): thread changes, and who

@@ -10,6 +10,7 @@ import type {
   ConnectInviteView,
   ConnectProvider,
   ConnectionView,
+  InboxListItem,
   InboxView,
   InvitableRole,
   InviteView,
@@ -223,7 +224,7 @@ export const api = {
     request<{ invite: InviteView }>("POST", `/api/invites/${encodeURIComponent(inviteId)}/resend`),
   revokeInvite: (inviteId: string) => request<void>("DELETE", `/api/invites/${encodeURIComponent(inviteId)}`),
 
-  inboxes: () => request<{ inboxes: InboxView[] }>("GET", "/api/inboxes"),
+  inboxes: () => request<{ inboxes: InboxListItem[] }>("GET", "/api/inboxes"),
   threads: (scope: ThreadScope, filters: ThreadFilters, cursor: string | null, limit = 50) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (cursor) q.set("cursor", cursor);

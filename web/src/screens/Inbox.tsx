@@ -12,6 +12,7 @@ import { EmptyState, Loading, PageHeader } from "../components/Layout";
 import { Notice } from "../components/Notice";
 import { NewMessage } from "./NewMessage";
 import { STATUS_LABELS } from "./thread/ThreadActions";
+import { HEALTH_LABELS } from "../lib/connections";
 
 const PAGE_SIZE = 50;
 
@@ -88,8 +89,20 @@ export function Inbox({ inboxId }: { inboxId: string | null }) {
                     class="inbox-link"
                     aria-current={viewKey === i.id ? "page" : undefined}
                   >
+                    <span
+                      class={`health-dot health-dot-${i.health}`}
+                      title={HEALTH_LABELS[i.health]}
+                      role="img"
+                      aria-label={HEALTH_LABELS[i.health]}
+                    />
                     <span class="inbox-link-address break">{i.address}</span>
                     {i.kind === "shared" && <span class="badge badge-accent">Shared</span>}
+                    {i.unread > 0 && (
+                      <span class="count" title={`${i.unread} unread`}>
+                        {i.unread}
+                        <span class="visually-hidden"> unread</span>
+                      </span>
+                    )}
                   </Link>
                 </li>
               ))}
