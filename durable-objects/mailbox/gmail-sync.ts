@@ -10,7 +10,7 @@ import * as schema from "../../worker/db/schema";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
 import { decodeRaw, GMAIL_EXCLUDED_LABELS, GmailClient, type GmailFailure } from "../../worker/providers/gmail";
-import { removeMailboxCopies } from "../../worker/sync/purge";
+import { forgetGoneCopies } from "../../worker/sync/purge";
 import { clearRemoved } from "../../worker/sync/removed-copies";
 import { storeMessage } from "../../worker/sync/store-message";
 import { enqueueBackfill } from "./backfill-queue";
@@ -140,15 +140,7 @@ export class GmailSync {
         gone.push(id);
       }
     }
-    if (gone.length > 0) {
-      await removeMailboxCopies(
-        drizzle(this.env.DB, { schema }),
-        this.env.RAW_MAIL,
-        who.accountId,
-        who.mailboxId,
-        gone,
-      );
-    }
+    await forgetGoneCopies(this.env, who, gone);
     this.reconciler.finish();
     return { ok: true, more: false };
   }
@@ -200,15 +192,7 @@ export class GmailSync {
     } while (pageToken);
 
     const gone = [...fate].filter(([, f]) => f === "remove").map(([id]) => id);
-    if (gone.length > 0) {
-      await removeMailboxCopies(
-        drizzle(this.env.DB, { schema }),
-        this.env.RAW_MAIL,
-        who.accountId,
-        who.mailboxId,
-        gone,
-      );
-    }
+    await forgetGoneCopies(this.env, who, gone);
     const ids = [...fate].filter(([, f]) => f === "add").map(([id]) => id);
     await clearRemoved(this.env.DB, who, ids);
     if (ids.length > INLINE_LIMIT) {

@@ -19,7 +19,7 @@ import { randomToken, sha256Hex } from "../../worker/lib/crypto";
 import { log } from "../../worker/lib/log";
 import { readProviderConfig } from "../../worker/providers/config";
 import { GraphClient, graphMailboxFor, type GraphFailure } from "../../worker/providers/graph";
-import { removeMailboxCopies } from "../../worker/sync/purge";
+import { forgetGoneCopies } from "../../worker/sync/purge";
 import { clearRemoved } from "../../worker/sync/removed-copies";
 import { storeMessage } from "../../worker/sync/store-message";
 import type { SyncIdentity } from "./gmail-sync";
@@ -630,15 +630,7 @@ export class GraphSync {
       // A folder made since the last folder check is synced too; it is not known here yet.
       if (folder?.excluded) leave.push(id);
     }
-    if (leave.length > 0) {
-      await removeMailboxCopies(
-        drizzle(this.env.DB, { schema }),
-        this.env.RAW_MAIL,
-        who.accountId,
-        who.mailboxId,
-        leave,
-      );
-    }
+    await forgetGoneCopies(this.env, who, leave);
     return { ok: true, more: false };
   }
 

@@ -6,8 +6,8 @@
  * attachments in R2, and the threads it touched are brought up to date.
  */
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type * as schema from "../db/schema";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import * as schema from "../db/schema";
 import {
   attachments,
   messageRefs,
@@ -199,4 +199,20 @@ async function refreshThreads(db: Db, accountId: string, mailboxId: string, ids:
       })
       .where(and(eq(threads.accountId, accountId), inArray(threads.id, ids))),
   ]);
+}
+
+/** What sync calls when the mailbox no longer has some copies: nothing happens for an empty list. */
+export async function forgetGoneCopies(
+  env: Pick<Env, "DB" | "RAW_MAIL">,
+  who: { accountId: string; mailboxId: string },
+  providerMessageIds: string[],
+): Promise<void> {
+  if (providerMessageIds.length === 0) return;
+  await removeMailboxCopies(
+    drizzle(env.DB, { schema }),
+    env.RAW_MAIL,
+    who.accountId,
+    who.mailboxId,
+    providerMessageIds,
+  );
 }
