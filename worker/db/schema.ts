@@ -138,6 +138,27 @@ export const mailboxes = sqliteTable(
 );
 
 /**
+ * Addresses on Postroom's own hosted domain (provider "hosted"). Unique across every account, since
+ * inbound mail for an address must reach exactly one inbox; a released address stays reserved
+ * (released_at set) so mail meant for its old owner is never delivered to a new one.
+ */
+export const hostedAddresses = sqliteTable(
+  "hosted_addresses",
+  {
+    /** Lower-cased full address, local part and hosted domain. */
+    address: text("address").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    mailboxId: text("mailbox_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    releasedAt: integer("released_at"),
+  },
+  (t) => [index("hosted_addresses_mailbox").on(t.accountId, t.mailboxId)],
+);
+
+/**
  * Invitations to connect a mailbox (or, with `mailbox_id`, to reconnect one in place). The invitee
  * needs no app account; the token is emailed once and stored as a SHA-256.
  */
