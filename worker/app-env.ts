@@ -13,6 +13,20 @@ export interface Principal {
   role: Role;
 }
 
+/** A partner site's user in the embedded inbox, resolved from the widget's bearer token. */
+export interface EmbedCaller {
+  accountId: string;
+  partnerId: string;
+  partnerName: string;
+  /** The exact origins the partner registered (CORS and postMessage allow-list). */
+  origins: string[];
+  mailboxId: string;
+  userId: string;
+  userName: string;
+  permissions: ("read" | "reply" | "notes")[];
+  contact: string | null;
+}
+
 /** What every route can rely on: the generated bindings and the per-request values middleware sets. */
 export interface AppEnv {
   Bindings: Env;
@@ -20,6 +34,8 @@ export interface AppEnv {
     config: Config;
     db: DrizzleD1Database<typeof schema>;
     principal: Principal;
+    /** Set on the widget's API (/api/embed) instead of a principal. */
+    embed: EmbedCaller;
     clientIp: string | null;
     userAgent: string | null;
   };

@@ -26,6 +26,9 @@ import { messageContentRoutes } from "./routes/message-content";
 import { threadActionRoutes } from "./routes/thread-actions";
 import { threadDetailRoutes } from "./routes/threads";
 import { userRoutes } from "./routes/users";
+import { embedRoutes } from "./routes/embed";
+import { partnerRoutes } from "./routes/partners";
+import { widgetPageRoutes } from "./routes/widget-page";
 import { googleWebhookRoutes } from "./webhooks/google";
 import { microsoftWebhookRoutes } from "./webhooks/microsoft";
 
@@ -72,6 +75,9 @@ export const app = new Hono<AppEnv>()
   .route("/api/audit", auditRoutes)
   .route("/api/connections", connectionRoutes)
   .route("/api/connect", connectRoutes)
+  .route("/api/partners", partnerRoutes)
+  .route("/api/embed", embedRoutes)
+  .route("/widget", widgetPageRoutes)
   .route("/auth/callback", callbackRoutes)
   .route("/auth/signin/callback", oauthSigninCallbackRoutes)
   .route("/webhooks/google", googleWebhookRoutes)

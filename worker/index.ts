@@ -7,6 +7,7 @@ import { handleQueueBatch } from "./queue/consumer";
 
 export { MailboxDO } from "../durable-objects/mailbox/MailboxDO";
 export { RateLimiter } from "../durable-objects/rate-limiter/RateLimiter";
+export { EmbedReplayGuard } from "../durable-objects/embed-replay/EmbedReplayGuard";
 
 export default {
   fetch: app.fetch,

@@ -289,12 +289,21 @@ export const setTagsRequest = z.object({ tags: z.array(tagSchema).max(20) }).str
 export const createNoteRequest = z.object({ body: z.string().trim().min(1).max(20_000) }).strict();
 export const setReadRequest = z.object({ read: z.boolean() }).strict();
 
+/** Who wrote a reply or note in a partner site's embedded inbox, as the thread shows it. */
+export interface SentVia {
+  partnerId: string;
+  partnerName: string;
+  userName: string;
+}
+
 export interface NoteView {
   id: string;
   author: UserRef;
   body: string;
   mentions: UserRef[];
   createdAt: number;
+  /** Written in a partner's embedded inbox (the author is then the partner's user, not a teammate). */
+  via?: SentVia | null;
 }
 
 export interface MessageView {
@@ -310,6 +319,8 @@ export interface MessageView {
   isAutomated: boolean;
   isBounce: boolean;
   attachments: { id: string; filename: string; mimeType: string; sizeBytes: number; inline: boolean }[];
+  /** A reply written in a partner site's embedded inbox. */
+  sentVia: SentVia | null;
 }
 
 export interface ThreadView {

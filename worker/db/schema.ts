@@ -321,6 +321,10 @@ export const notes = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** The thread version this note made (see threads.version). */
     threadVersion: integer("thread_version").notNull(),
+    /** A note written in a partner site's embedded inbox (author_id is then empty): partner and its user. */
+    viaPartnerId: text("via_partner_id"),
+    viaUserId: text("via_user_id"),
+    viaUserName: text("via_user_name"),
   },
   (t) => [index("notes_thread").on(t.accountId, t.threadId, t.createdAt)],
 );
@@ -386,6 +390,13 @@ export const messages = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** The thread version this message made (see threads.version); null for mail stored before versions. */
     threadVersion: integer("thread_version"),
+    /**
+     * For a reply written in a partner site's embedded inbox: the partner, and its user's id and
+     * display name as the partner's signed embed token named them.
+     */
+    sentViaPartnerId: text("sent_via_partner_id"),
+    sentViaUserId: text("sent_via_user_id"),
+    sentViaUserName: text("sent_via_user_name"),
   },
   (t) => [
     uniqueIndex("messages_account_rfc_id").on(t.accountId, t.rfcMessageId),
@@ -472,4 +483,73 @@ export const skippedItems = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.mailboxId, t.providerMessageId] })],
+);
+
+/**
+ * Partner sites that embed one inbox (the widget). The partner's id is the `iss` of its embed tokens.
+ * Its HS256 secret is stored only sealed (AES-GCM under TOKEN_ENCRYPTION_KEYS, bound to the account
+ * and partner); a JWKS partner keeps its keys at its own URL. Rotating bumps key_version, which ends
+ * every widget session started under the old key; revoking refuses every token from then on.
+ */
+export const embedPartners = sqliteTable(
+  "embed_partners",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    name: text("name").notNull(),
+    /** The one inbox the partner may embed; null when it was removed and none was chosen since. */
+    mailboxId: text("mailbox_id"),
+    /** JSON array drawn from read, reply, notes: the most a token may grant. */
+    permissions: text("permissions").notNull().default('["read"]'),
+    keyType: text("key_type", { enum: ["hs256", "jwks"] }).notNull(),
+    jwksUrl: text("jwks_url"),
+    sealedSecret: text("sealed_secret"),
+    keyVersion: integer("key_version").notNull().default(1),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    keyRotatedAt: integer("key_rotated_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("embed_partners_account").on(t.accountId, t.createdAt)],
+);
+
+/** The exact origins (scheme://host[:port]) allowed to frame a partner's widget and call its API. */
+export const embedPartnerOrigins = sqliteTable(
+  "embed_partner_origins",
+  {
+    accountId: text("account_id").notNull(),
+    partnerId: text("partner_id").notNull(),
+    origin: text("origin").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.partnerId, t.origin] }),
+    // CORS preflights carry no credentials: they are answered by origin alone.
+    index("embed_partner_origins_origin").on(t.origin),
+  ],
+);
+
+/**
+ * Widget sessions: a verified embed token exchanged for a random bearer token the widget keeps in
+ * memory. Only its SHA-256 is stored; it ends when the embed token would have expired.
+ */
+export const embedSessions = sqliteTable(
+  "embed_sessions",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    accountId: text("account_id").notNull(),
+    partnerId: text("partner_id").notNull(),
+    keyVersion: integer("key_version").notNull(),
+    mailboxId: text("mailbox_id").notNull(),
+    partnerUserId: text("partner_user_id").notNull(),
+    partnerUserName: text("partner_user_name").notNull(),
+    /** JSON array: what both the partner and its token allow. */
+    permissions: text("permissions").notNull(),
+    /** Only conversations with this address, when the token named one. */
+    contact: text("contact"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("embed_sessions_partner").on(t.accountId, t.partnerId)],
 );

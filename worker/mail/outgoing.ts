@@ -6,7 +6,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
-import { mailboxes, threads } from "../db/schema";
+import { mailboxes, messages, threads } from "../db/schema";
 import { ApiError } from "../errors";
 import { auditInsert } from "../lib/audit";
 import { newId } from "../lib/ids";
@@ -38,13 +38,28 @@ export function assertCanSend(mailbox: Mailbox): void {
 export const newRfcId = (mailbox: Mailbox) =>
   `${newId().toLowerCase()}@${mailbox.address.slice(mailbox.address.indexOf("@") + 1)}`;
 
+/**
+ * Who sends: a signed-in user (the default, from the session), or a partner site's user writing in
+ * the embedded inbox, recorded on the message so the thread shows who replied via which partner.
+ */
+export interface SendActor {
+  accountId: string;
+  userId: string | null;
+  email: string | null;
+  via?: { partnerId: string; userId: string; userName: string };
+}
+
 export async function sendFromMailbox(
   c: Context<AppEnv>,
   mailbox: Mailbox,
   message: Omit<Outgoing, "from">,
-  options: { gmailThreadId: string | null; action: string },
+  options: { gmailThreadId: string | null; action: string; actor?: SendActor },
 ): Promise<Sent> {
-  const p = c.var.principal;
+  const p: SendActor = options.actor ?? {
+    accountId: c.var.principal.accountId,
+    userId: c.var.principal.userId,
+    email: c.var.principal.email,
+  };
   assertCanSend(mailbox);
   const lease = await c.env.MAILBOX.getByName(mailbox.id).leaseAccessToken();
   if (!lease.ok) {
@@ -88,12 +103,19 @@ export async function sendFromMailbox(
   if (stored.status === "skipped" || stored.status === "removed") {
     throw new Error("a message Postroom composed could not be stored");
   }
+  if (p.via) {
+    await c.var.db
+      .update(messages)
+      .set({ sentViaPartnerId: p.via.partnerId, sentViaUserId: p.via.userId, sentViaUserName: p.via.userName })
+      .where(and(eq(messages.accountId, p.accountId), eq(messages.id, stored.messageId)));
+  }
   await auditInsert(c, {
     accountId: p.accountId,
     action: options.action,
-    actor: { userId: p.userId, email: p.email },
+    actor: p.userId !== null && p.email !== null ? { userId: p.userId, email: p.email } : null,
     target: { type: "thread", id: stored.threadId },
     details: {
+      ...(p.via ? { viaPartnerId: p.via.partnerId, viaUserId: p.via.userId } : {}),
       inboxId: mailbox.id,
       to: message.to.length,
       cc: message.cc.length,

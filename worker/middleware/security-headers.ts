@@ -2,8 +2,8 @@ import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 
 /**
- * Security headers on every response the Worker writes. The app is never framed (the widget's own
- * pages set their per-partner frame-ancestors when that feature lands).
+ * Security headers on every response the Worker writes. The app is never framed; the widget's frame
+ * page sets its own per-partner frame-ancestors (routes/widget-page.ts).
  */
 const defaults = secureHeaders({
   contentSecurityPolicy: {
@@ -43,5 +43,7 @@ export const securityHeaders = createMiddleware(async (c, next) => {
     const csp: string = own;
     c.res.headers.set("content-security-policy", csp);
     if (/frame-ancestors 'self'/.test(csp)) c.res.headers.set("x-frame-options", "SAMEORIGIN");
+    // The widget names its partners' origins: X-Frame-Options cannot express that, so it must not say DENY.
+    else if (/frame-ancestors (?!'none')/.test(csp)) c.res.headers.delete("x-frame-options");
   }
 });

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import type { NoteView, ThreadStatus, UserRef } from "../contracts";
 import { inboxAccess, notes, threadTags, users } from "../db/schema";
+import { partnerNames, sentVia } from "../embed/attribution";
 import type { ThreadRow } from "./access";
 
 /** A snooze that has run out reads as open. */
@@ -47,16 +48,24 @@ export async function threadCollaboration(
   const ids = new Set<string>();
   if (thread.assigneeId) ids.add(thread.assigneeId);
   for (const n of noteRows) {
-    ids.add(n.authorId);
+    if (n.authorId) ids.add(n.authorId);
     for (const m of JSON.parse(n.mentions) as string[]) ids.add(m);
   }
-  const people = await usersById(c, [...ids]);
+  const [people, partners] = await Promise.all([
+    usersById(c, [...ids]),
+    partnerNames(
+      c.var.db,
+      accountId,
+      noteRows.map((n) => n.viaPartnerId),
+    ),
+  ]);
   const ref = (id: string): UserRef => people.get(id) ?? { id, email: "", name: "Former user" };
   const status = effectiveStatus(thread);
   return {
     notes: noteRows.map((n): NoteView => ({
       id: n.id,
-      author: ref(n.authorId),
+      author: n.viaUserName !== null ? { id: "", email: "", name: n.viaUserName } : ref(n.authorId),
+      via: sentVia(partners, n.viaPartnerId, n.viaUserName),
       body: n.body,
       mentions: (JSON.parse(n.mentions) as string[]).map(ref),
       createdAt: n.createdAt,

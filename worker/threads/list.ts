@@ -28,6 +28,8 @@ export interface ThreadListRequest {
   limit: number;
   /** Which inboxes the search box's `in:` may name (address or id), for callers listing several. */
   inboxNames?: { id: string; address: string }[];
+  /** Only conversations this address wrote in or was sent (an embedded inbox's contact). */
+  participant?: string;
 }
 
 interface Row {
@@ -117,6 +119,15 @@ export async function listThreads(
   if (req.unread === true || search?.unread) where.push(`NOT ${readClause}`);
   if (req.unread === false) where.push(readClause);
 
+  if (req.participant) {
+    const who = bind(req.participant.toLowerCase());
+    const listed = (column: string) =>
+      `EXISTS (SELECT 1 FROM json_each(pm.${column}) j WHERE lower(json_extract(j.value, '$.address')) = ${who})`;
+    where.push(
+      `EXISTS (SELECT 1 FROM messages pm WHERE pm.account_id = t.account_id AND pm.thread_id = t.id
+         AND (lower(pm.from_address) = ${who} OR ${listed("to_list")} OR ${listed("cc_list")}))`,
+    );
+  }
   if (search?.hasAttachment) {
     where.push(
       `EXISTS (SELECT 1 FROM messages am WHERE am.account_id = t.account_id AND am.thread_id = t.id AND am.attachment_count > 0)`,

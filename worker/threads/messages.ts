@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
 import type { MessageView } from "../contracts";
 import { attachments, messages } from "../db/schema";
+import { partnerNames, sentVia } from "../embed/attribution";
 
 const parseList = (json: string) => JSON.parse(json) as { name: string; address: string }[];
 
@@ -11,9 +12,10 @@ const parseList = (json: string) => JSON.parse(json) as { name: string; address:
 export async function threadMessages(
   c: Context<AppEnv>,
   threadId: string,
-  options: { afterVersion?: number } = {},
+  options: { afterVersion?: number; accountId?: string } = {},
 ): Promise<MessageView[]> {
-  const { accountId } = c.var.principal;
+  // The widget's API has no principal: it names the partner's account.
+  const accountId = options.accountId ?? c.var.principal.accountId;
   const rows = await c.var.db
     .select()
     .from(messages)
@@ -44,6 +46,11 @@ export async function threadMessages(
         .all()),
     );
   }
+  const partners = await partnerNames(
+    c.var.db,
+    accountId,
+    rows.map((r) => r.sentViaPartnerId),
+  );
   return rows.map((m) => ({
     id: m.id,
     from: m.fromAddress ? { name: m.fromName, address: m.fromAddress } : null,
@@ -59,5 +66,6 @@ export async function threadMessages(
     attachments: files
       .filter((f) => f.messageId === m.id)
       .map((f) => ({ id: f.id, filename: f.filename, mimeType: f.mimeType, sizeBytes: f.sizeBytes, inline: f.inline })),
+    sentVia: sentVia(partners, m.sentViaPartnerId, m.sentViaUserName),
   }));
 }
