@@ -3,7 +3,7 @@
  * here (Pub/Sub-style and Graph-style), this server records each request exactly as received, and
  * answers Graph's validation handshake by echoing the token as text/plain, as the real route does.
  * Tests then replay the recorded requests into the Worker, so the emulator's real JWTs and bodies
- * are what the webhook routes verify.
+ * are what the webhook routes verify. It also publishes partner key sets (JWKS) for the embed tests.
  */
 import { createServer, type Server } from "node:http";
 
@@ -18,8 +18,26 @@ export interface RecordedPush {
 export function startPushRelay(port: number): Promise<{ close: () => Promise<void> }> {
   const pushes: RecordedPush[] = [];
   let seq = 0;
+  // Partner key sets for the embed tests: PUT stores a JWKS under a name, GET serves it like a partner would.
+  const keySets = new Map<string, string>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://relay");
+    if (url.pathname.startsWith("/__partner/jwks/")) {
+      if (req.method === "GET") {
+        const jwks = keySets.get(url.pathname);
+        res.writeHead(jwks ? 200 : 404, { "content-type": "application/json" });
+        res.end(jwks ?? "{}");
+        return;
+      }
+      const parts: Buffer[] = [];
+      req.on("data", (c: Buffer) => parts.push(c));
+      req.on("end", () => {
+        keySets.set(url.pathname, Buffer.concat(parts).toString("utf8"));
+        res.writeHead(204);
+        res.end();
+      });
+      return;
+    }
     if (req.method === "GET" && url.pathname === "/__relay/pushes") {
       const since = Number(url.searchParams.get("since") ?? 0);
       res.writeHead(200, { "content-type": "application/json" });

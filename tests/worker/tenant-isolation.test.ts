@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ulid } from "ulid";
 import { app } from "../../worker/app";
 import { addMailbox, invite, signUp, uniqueEmail, type Actor } from "../support/accounts";
+import { embedCall, exchange, registerPartner, signHs256 } from "../support/embed";
 import { APP_ORIGIN, call, type CallResult } from "../support/http";
 
 interface Tenant {
@@ -17,6 +18,9 @@ interface Tenant {
   inboxId: string;
   connectInviteId: string;
   threadId: string;
+  partnerId: string;
+  /** A widget session of the tenant's partner site. */
+  embedToken: string;
 }
 
 async function tenant(name: string): Promise<Tenant> {
@@ -26,7 +30,8 @@ async function tenant(name: string): Promise<Tenant> {
     cookie: owner.cookie,
     body: { email: uniqueEmail("pending"), role: "light" },
   });
-  const inboxId = await addMailbox(owner.accountId);
+  const inboxAddress = uniqueEmail("inbox");
+  const inboxId = await addMailbox(owner.accountId, inboxAddress);
   await call(`/api/inboxes/${inboxId}/access`, {
     cookie: owner.cookie,
     method: "PUT",
@@ -46,7 +51,18 @@ async function tenant(name: string): Promise<Tenant> {
       `INSERT INTO thread_mailboxes (account_id, thread_id, mailbox_id, last_message_at) VALUES (?, ?, ?, ?)`,
     ).bind(owner.accountId, threadId, inboxId, Date.now()),
   ]);
-  return { owner, member, inviteId: inv.json.invite.id, inboxId, connectInviteId: connect.json.invite.id, threadId };
+  const partner = await registerPartner(owner, inboxId);
+  const embed = await exchange(await signHs256(partner.secret!, { iss: partner.id, inbox: inboxAddress }));
+  return {
+    owner,
+    member,
+    inviteId: inv.json.invite.id,
+    inboxId,
+    connectInviteId: connect.json.invite.id,
+    threadId,
+    partnerId: partner.id,
+    embedToken: embed.json.accessToken,
+  };
 }
 
 const TENANT_TABLES = [
@@ -59,6 +75,9 @@ const TENANT_TABLES = [
   "inbox_access",
   "audit_events",
   "connect_invites",
+  "embed_partners",
+  "embed_partner_origins",
+  "embed_sessions",
 ];
 
 async function dump(accountId: string): Promise<string> {
@@ -322,6 +341,62 @@ const SWEEP: Record<string, Probe> = {
     run: (a, b) => call(`/api/connections/${b.inboxId}/reconnect-link`, { cookie: a.owner.cookie, method: "POST" }),
     expect: [404],
   },
+  "GET /api/partners": { kind: "lists-own", run: (a) => call("/api/partners", { cookie: a.owner.cookie }) },
+  "POST /api/partners": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call("/api/partners", {
+        cookie: a.owner.cookie,
+        body: {
+          name: "P",
+          origins: ["https://p.example"],
+          inboxId: b.inboxId,
+          permissions: ["read"],
+          key: { type: "hs256" },
+        },
+      }),
+    expect: [400],
+  },
+  "PATCH /api/partners/:partnerId": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/api/partners/${b.partnerId}`, { cookie: a.owner.cookie, method: "PATCH", body: { name: "Mine now" } }),
+    expect: [404],
+  },
+  "POST /api/partners/:partnerId/rotate": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/partners/${b.partnerId}/rotate`, { cookie: a.owner.cookie, body: {} }),
+    expect: [404],
+  },
+  "POST /api/partners/:partnerId/revoke": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/partners/${b.partnerId}/revoke`, { cookie: a.owner.cookie, method: "POST" }),
+    expect: [404],
+  },
+  "POST /api/embed/session": {
+    kind: "no-tenant-data",
+    why: "public; the account comes only from a partner token its own key signed (embed-tokens test)",
+  },
+  "GET /widget/:partnerId": {
+    kind: "no-tenant-data",
+    why: "the frame page; shows only the partner's origins, which its frame-ancestors publishes anyway",
+  },
+  "GET /api/embed/threads": { kind: "lists-own", run: (a) => embedCall(a.embedToken, "/threads") },
+  "GET /api/embed/threads/:threadId": {
+    kind: "targets-b",
+    run: (a, b) => embedCall(a.embedToken, `/threads/${b.threadId}`),
+    expect: [404],
+  },
+  "POST /api/embed/threads/:threadId/reply": {
+    kind: "targets-b",
+    run: (a, b) => embedCall(a.embedToken, `/threads/${b.threadId}/reply`, { body: { text: "hi" } }),
+    expect: [404],
+  },
+  "POST /api/embed/threads/:threadId/notes": {
+    kind: "targets-b",
+    run: (a, b) => embedCall(a.embedToken, `/threads/${b.threadId}/notes`, { body: { body: "hi" } }),
+    expect: [404],
+  },
 };
 
 function registeredRoutes(): string[] {
@@ -350,6 +425,7 @@ describe("tenant isolation sweep", () => {
       b.inviteId,
       b.inboxId,
       b.connectInviteId,
+      b.partnerId,
     ];
   });
 
