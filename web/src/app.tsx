@@ -18,6 +18,7 @@ import { NotAllowed, NotFound } from "./screens/NotFound";
 import { Sessions } from "./screens/Sessions";
 import { SignIn } from "./screens/SignIn";
 import { ThreadPage } from "./screens/ThreadPage";
+import { PartnersPage } from "./screens/partners/PartnersPage";
 import { Users } from "./screens/users/UsersPage";
 
 export function App() {
@@ -63,6 +64,8 @@ function SignedInRoutes({ path, me }: { path: string; me: Me }) {
       return <Users />;
     case "/settings/connections":
       return isManager(me.user.role) ? <ConnectionsPage /> : <NotAllowed what="inbox connections" />;
+    case "/settings/partners":
+      return isManager(me.user.role) ? <PartnersPage /> : <NotAllowed what="partner sites" />;
     case "/settings/audit":
       return isManager(me.user.role) ? <AuditLog /> : <NotAllowed what="the audit log" />;
     case "/account/sessions":

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { emailSchema, idSchema, type SentVia } from "./index";
+import { isExactOrigin } from "./origin";
 
 export type { SentVia };
 
@@ -13,20 +14,6 @@ export type EmbedPermission = (typeof EMBED_PERMISSIONS)[number];
 
 /** The longest an embed token may live, from its iat to its exp. */
 export const MAX_EMBED_TOKEN_SECONDS = 15 * 60;
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/** https, or http on a loopback host (local development); nothing but scheme, host and port. */
-export function isExactOrigin(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.origin !== value) return false;
-  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
-}
 
 export const originSchema = z
   .string()

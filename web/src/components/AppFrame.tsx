@@ -39,6 +39,7 @@ const ICONS = {
   connections:
     "M8.2 11.8 11.8 8.2M9 5.6l1.6-1.6a3.4 3.4 0 0 1 4.8 4.8L13.8 10.4M11 14.4 9.4 16a3.4 3.4 0 0 1-4.8-4.8L6.2 9.6",
   audit: "M5 2.8h7l3.5 3.5v10.9H5V2.8Zm7 0v3.5h3.5M7.8 10h5M7.8 13h5",
+  partners: "M2.8 4.5h14.4v11H2.8v-11Zm0 3h14.4M9.5 10.5h5.5v3H9.5v-3",
 };
 
 /** The signed-in frame: primary navigation in a left rail (a top bar on phones) and the page. */
@@ -92,6 +93,10 @@ export function AppFrame({
               <>
                 <NavLink
                   item={{ href: "/settings/connections", label: "Inbox connections", icon: ICONS.connections }}
+                  path={path}
+                />
+                <NavLink
+                  item={{ href: "/settings/partners", label: "Partner sites", icon: ICONS.partners }}
                   path={path}
                 />
                 <NavLink item={{ href: "/settings/audit", label: "Audit log", icon: ICONS.audit }} path={path} />

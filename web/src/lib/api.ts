@@ -27,6 +27,13 @@ import type {
   UserRef,
   UserView,
 } from "../../../worker/contracts";
+import type {
+  CreatePartnerRequest,
+  PartnerKeyResult,
+  PartnerListView,
+  PartnerView,
+  UpdatePartnerRequest,
+} from "../../../worker/contracts/embed";
 
 /** Server messages are shown as sentences; some arrive without their final full stop. */
 const asSentence = (message: string) => (/[.!?]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`);
@@ -292,6 +299,17 @@ export const api = {
     if (filter.before !== undefined) q.set("before", String(filter.before));
     return request<AuditPage>("GET", `/api/audit?${q.toString()}`);
   },
+
+  partners: () => request<PartnerListView>("GET", "/api/partners"),
+  registerPartner: (input: CreatePartnerRequest) => request<PartnerKeyResult>("POST", "/api/partners", { body: input }),
+  updatePartner: (partnerId: string, change: UpdatePartnerRequest) =>
+    request<{ partner: PartnerView }>("PATCH", `/api/partners/${encodeURIComponent(partnerId)}`, { body: change }),
+  rotatePartnerKey: (partnerId: string, jwksUrl?: string) =>
+    request<PartnerKeyResult>("POST", `/api/partners/${encodeURIComponent(partnerId)}/rotate`, {
+      body: jwksUrl ? { jwksUrl } : {},
+    }),
+  revokePartner: (partnerId: string) =>
+    request<{ partner: PartnerView }>("POST", `/api/partners/${encodeURIComponent(partnerId)}/revoke`),
 
   /** Whether this server runs in development and keeps a browsable outbox of the mail it sends. */
   devOutboxAvailable: async (): Promise<boolean> => {

@@ -21,6 +21,11 @@ const ACTION_LABELS: Record<string, string> = {
   "user.role_changed": "Role changed",
   "user.removed": "User removed",
   "inbox.access_changed": "Inbox access changed",
+  "partner.registered": "Partner site registered",
+  "partner.updated": "Partner site changed",
+  "partner.key_rotated": "Partner key rotated",
+  "partner.revoked": "Partner site revoked",
+  "embed.session_started": "Embedded inbox opened",
 };
 
 const str = (v: unknown): string | null => (typeof v === "string" && v ? v : null);

@@ -170,6 +170,7 @@ function NoteItem({ note }: { note: NoteView }) {
           <p class="break">
             <span class="badge badge-note">Internal note</span>{" "}
             <span class="strong">{note.author.name || note.author.email}</span>
+            {note.via && <span class="muted"> via {note.via.partnerName}</span>}
           </p>
           <time class="message-time muted" dateTime={isoDate(note.createdAt)}>
             {formatDateTime(note.createdAt)}
@@ -226,6 +227,11 @@ function MessageItem({ threadId, message: m }: { threadId: string; message: Mess
             </p>
             {m.to.length > 0 && <p class="muted break message-recipients">To: {formatAddresses(m.to)}</p>}
             {m.cc.length > 0 && <p class="muted break message-recipients">Cc: {formatAddresses(m.cc)}</p>}
+            {m.sentVia && (
+              <p class="muted message-recipients">
+                Sent by {m.sentVia.userName} via {m.sentVia.partnerName}
+              </p>
+            )}
           </div>
           <time class="message-time muted" dateTime={isoDate(at)}>
             {formatDateTime(at)}
