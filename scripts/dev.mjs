@@ -11,6 +11,9 @@ const root = path.resolve(import.meta.dirname, "..");
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const PORT = Number(process.env.PORT ?? 8787);
 const EMULATOR_PORT = Number(process.env.EMULATOR_PORT ?? 8788);
+// The demo partner site (another origin) that embeds the demo inbox; its partner row is in seed.sql.
+const PARTNER_PORT = Number(process.env.PARTNER_PORT ?? 8790);
+const DEMO_PARTNER_ID = "01JDEM0PARTNER000000000001";
 const APP_ORIGIN = `http://127.0.0.1:${PORT}`;
 const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
@@ -87,6 +90,14 @@ if (!existsSync(devVars)) {
 }
 
 run("built the web UI", bin("vite"), ["build", "--config", "web/vite.config.ts", "--logLevel", "error"]);
+run("built the embeddable inbox", bin("vite"), [
+  "build",
+  "--config",
+  "web/widget/vite.config.ts",
+  "--logLevel",
+  "error",
+]);
+run("built the embed loader", bin("vite"), ["build", "--config", "web/embed/vite.config.ts", "--logLevel", "error"]);
 run("applied D1 migrations (local)", bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local"]);
 run("seeded the demo account", bin("wrangler"), ["d1", "execute", "DB", "--local", "--file", "scripts/seed.sql"]);
 
@@ -131,7 +142,18 @@ if (existsSync(emulatorEntry)) {
   }
 }
 
-start("web", bin("vite"), ["build", "--watch", "--config", "web/vite.config.ts", "--logLevel", "warn"]);
+// The app's rebuilds must not empty dist/web: the widget and the loader live there too.
+start("web", bin("vite"), [
+  "build",
+  "--watch",
+  "--emptyOutDir=false",
+  "--config",
+  "web/vite.config.ts",
+  "--logLevel",
+  "warn",
+]);
+start("widget", bin("vite"), ["build", "--watch", "--config", "web/widget/vite.config.ts", "--logLevel", "warn"]);
+start("embed", bin("vite"), ["build", "--watch", "--config", "web/embed/vite.config.ts", "--logLevel", "warn"]);
 start("worker", bin("wrangler"), [
   "dev",
   "--port",
@@ -143,6 +165,17 @@ start("worker", bin("wrangler"), [
 ]);
 
 if (await waitFor(`${APP_ORIGIN}/healthz`, 60_000)) {
+  start("partner", bin("tsx"), [
+    path.join(root, "scripts", "demo-partner.ts"),
+    "--port",
+    String(PARTNER_PORT),
+    "--postroom",
+    APP_ORIGIN,
+    "--partner",
+    DEMO_PARTNER_ID,
+    "--inbox",
+    "sales@demo.test",
+  ]);
   console.log(`
   Postroom is running at ${APP_ORIGIN}
   ${emulatorUrl ? `Provider emulator (sandbox mode): ${emulatorUrl}` : ""}
@@ -150,6 +183,9 @@ if (await waitFor(`${APP_ORIGIN}/healthz`, 60_000)) {
   Sign in: open ${APP_ORIGIN}, enter alex@demo.test (owner of the demo account "Demo Co";
   also ben@demo.test member, cara@demo.test light, dana@demo.test admin), then open the
   development outbox at ${APP_ORIGIN}/dev/outbox and click the sign-in link.
+
+  Demo partner site (embeds the demo inbox): http://127.0.0.1:${PARTNER_PORT}
+  Connect sales@demo.test first, then choose it for "Demo partner portal" in Settings › Partner sites.
 `);
 } else {
   console.error("wrangler dev did not answer on /healthz within 60 s.");

@@ -3,7 +3,17 @@ import { describe, expect, it } from "vitest";
 import { call, cookieFrom } from "../support/http";
 import { latestToken } from "../support/outbox";
 
-const TABLES = ["accounts", "users", "sessions", "invites", "mailboxes", "inbox_access", "audit_events"];
+const TABLES = [
+  "accounts",
+  "users",
+  "sessions",
+  "invites",
+  "mailboxes",
+  "inbox_access",
+  "audit_events",
+  "embed_partners",
+  "embed_partner_origins",
+];
 
 async function runSeed(): Promise<void> {
   const statements = env.TEST_SEED_SQL.split("\n")
