@@ -173,7 +173,12 @@ function messageView(m: EmbedMessageView): HTMLElement {
       h("span", { class: "muted" }, when(m.receivedAt)),
     ),
     m.sentVia && h("p", { class: "via" }, `Sent by ${m.sentVia.userName} via ${m.sentVia.partnerName}`),
-    h("div", { class: "text" }, m.text || (m.hasHtml ? "(This message has only a formatted version.)" : "")),
+    // Mail bodies usually end in a line break, which pre-wrap would show as an empty line.
+    h(
+      "div",
+      { class: "text" },
+      m.text.replace(/\s+$/, "") || (m.hasHtml ? "(This message has only a formatted version.)" : ""),
+    ),
   );
 }
 
