@@ -34,7 +34,7 @@ export interface Delivery {
 export async function deliver(
   raw: Uint8Array,
   envelope: { from: string; to: string },
-  options: { rawSize?: number; stream?: ReadableStream<Uint8Array>; env?: Env } = {},
+  options: { rawSize?: number; stream?: ReadableStream<Uint8Array>; envOverrides?: Record<string, unknown> } = {},
 ): Promise<Delivery> {
   let headers = new Headers();
   try {
@@ -57,8 +57,44 @@ export async function deliver(
     forward: delivery.forward,
     reply: delivery.reply,
   } as unknown as ForwardableEmailMessage;
-  await worker.email(message, options.env ?? env);
+  await worker.email(message, (options.envOverrides ? { ...env, ...options.envOverrides } : env) as Env);
   return delivery;
+}
+
+export type EmailBuilder = Parameters<SendEmail["send"]>[0] & {
+  from: string | { email: string; name: string };
+  headers?: Record<string, string>;
+};
+
+/**
+ * The real EMAIL binding with a record of what was handed to it (vi.spyOn cannot wrap an RPC
+ * binding). `refuseNext` stands in for Cloudflare refusing a message, with its error code.
+ */
+export function recordingEmail() {
+  const calls: EmailBuilder[] = [];
+  const results: { messageId: string }[] = [];
+  let refusal: string | null = null;
+  const binding = {
+    async send(message: EmailBuilder) {
+      calls.push(message);
+      if (refusal) {
+        const code = refusal;
+        refusal = null;
+        throw Object.assign(new Error(`refused (${code})`), { code });
+      }
+      const result = await env.EMAIL.send(message as Parameters<SendEmail["send"]>[0]);
+      results.push(result);
+      return result;
+    },
+  };
+  return {
+    calls,
+    results,
+    env: { EMAIL: binding },
+    refuseNext(code: string) {
+      refusal = code;
+    },
+  };
 }
 
 const enc = new TextEncoder();
