@@ -8,7 +8,7 @@ describe("MailboxDO storage", () => {
   it("migrates its own SQLite schema and keeps state across instances", async () => {
     const mailboxId = ulid();
     const stub = env.MAILBOX.getByName(mailboxId);
-    expect(await stub.describe()).toEqual({ schemaVersion: 13, mailboxId: null, connected: false });
+    expect(await stub.describe()).toEqual({ schemaVersion: 14, mailboxId: null, connected: false });
     expect(await stub.attach(mailboxId)).toEqual({ ok: true });
     expect(await stub.attach(ulid())).toEqual({ ok: false, error: "mailbox_mismatch" });
     const applied = await runInDurableObject(stub, (_instance, state) =>
