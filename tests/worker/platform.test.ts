@@ -14,7 +14,7 @@ describe("MailboxDO storage", () => {
     const applied = await runInDurableObject(stub, (_instance, state) =>
       state.storage.sql.exec<{ version: number }>(`SELECT version FROM _migrations`).toArray(),
     );
-    expect(applied.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(applied.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
     // A second stub for the same name reaches the same stored state.
     expect((await env.MAILBOX.getByName(mailboxId).describe()).mailboxId).toBe(mailboxId);
   });
