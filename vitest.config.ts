@@ -130,6 +130,7 @@ export default defineConfig(async () => {
                   PUBSUB_PUSH_AUDIENCE: "http://127.0.0.1:8787/webhooks/google",
                   PUBSUB_PUSH_SERVICE_ACCOUNT: "gmail-push@postroom-demo.iam.gserviceaccount.com",
                   GRAPH_NOTIFICATION_URL: `http://127.0.0.1:${process.env.POSTROOM_TEST_RELAY_PORT}/webhooks/microsoft`,
+                  HOSTED_DOMAIN: "hosted.postroom.test",
                 },
               },
             }),

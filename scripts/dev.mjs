@@ -102,6 +102,8 @@ run("applied D1 migrations (local)", bin("wrangler"), ["d1", "migrations", "appl
 run("seeded the demo account", bin("wrangler"), ["d1", "execute", "DB", "--local", "--file", "scripts/seed.sql"]);
 
 const vars = ["--var", "ENVIRONMENT:development", "--var", `APP_ORIGIN:${APP_ORIGIN}`];
+// Hosted shared addresses: mail to <name>@hosted.postroom.test arrives through `npm run mail:send`.
+vars.push("--var", "HOSTED_DOMAIN:hosted.postroom.test");
 const emulatorEntry = path.join(root, "emulator", "main.ts");
 let emulatorUrl = null;
 if (existsSync(emulatorEntry)) {
@@ -186,6 +188,9 @@ if (await waitFor(`${APP_ORIGIN}/healthz`, 60_000)) {
 
   Demo partner site (embeds the demo inbox): http://127.0.0.1:${PARTNER_PORT}
   Connect sales@demo.test first, then choose it for "Demo partner portal" in Settings › Partner sites.
+
+  Hosted addresses: request one in Settings › Inbox connections, then deliver mail to it with
+  npm run mail:send -- --to brand@hosted.postroom.test --subject Hello --text "Hi there"
 `);
 } else {
   console.error("wrangler dev did not answer on /healthz within 60 s.");

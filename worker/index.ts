@@ -1,8 +1,10 @@
 /**
- * The Worker's entry point: HTTP through the Hono app, and the queue consumer. Durable Object
- * classes are exported from here so the runtime (and `wrangler types`) can find them.
+ * The Worker's entry point: HTTP through the Hono app, the queue consumer, and mail for hosted
+ * addresses from Email Routing. Durable Object classes are exported from here so the runtime (and
+ * `wrangler types`) can find them.
  */
 import { app } from "./app";
+import { handleHostedEmail } from "./hosted/inbound";
 import { handleQueueBatch } from "./queue/consumer";
 
 export { MailboxDO } from "../durable-objects/mailbox/MailboxDO";
@@ -13,5 +15,8 @@ export default {
   fetch: app.fetch,
   async queue(batch, env, ctx) {
     await handleQueueBatch(batch, env, ctx);
+  },
+  async email(message, env) {
+    await handleHostedEmail(message, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -13,6 +13,7 @@ import {
   type GraphStepResult,
 } from "./graph-sync";
 import { GrantKeeper, type ConnectInput, type GrantHealth, type LeaseResult } from "./grant-keeper";
+import { HostedState } from "./hosted-state";
 import { ListingReconciler } from "./listing-reconciler";
 import { LiveHub } from "./live-hub";
 import { QuotaBudget } from "./quota-budget";
@@ -60,7 +61,8 @@ const ENUMERATE_GAP_MS = 50;
 /**
  * One object per connected mailbox, addressed by the mailbox's opaque id: the single writer of its
  * grant (sealed tokens, refresh, health) and of its sync state (cursor, backfill, push renewal). The
- * refresh token never leaves this object: callers get short-lived access-token leases.
+ * refresh token never leaves this object: callers get short-lived access-token leases. A hosted
+ * address has one too, with its health and live channel but no grant and no sync.
  */
 export class MailboxDO extends DurableObject<Env> {
   #schemaVersion = 0;
@@ -71,6 +73,7 @@ export class MailboxDO extends DurableObject<Env> {
   #budget: QuotaBudget;
   #graphPermits = new GraphPermits();
   #live: LiveHub;
+  #hosted: HostedState;
   #syncing: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -79,6 +82,7 @@ export class MailboxDO extends DurableObject<Env> {
     this.#sync = new SyncStateStore(ctx.storage.sql);
     const reconciler = new ListingReconciler(ctx.storage.sql);
     this.#live = new LiveHub(ctx);
+    this.#hosted = new HostedState(ctx.storage.sql, env.DB);
     const onThreads = (ids: string[]) => {
       for (const id of new Set(ids)) this.#live.threadChanged(id, "message");
     };
@@ -140,8 +144,35 @@ export class MailboxDO extends DurableObject<Env> {
     return {
       schemaVersion: this.#schemaVersion,
       mailboxId: this.#meta("mailbox_id"),
-      connected: this.#grants.connected(),
+      connected: this.#grants.connected() || this.#hosted.row() !== null,
     };
+  }
+
+  /**
+   * Makes this object the home of a hosted address (kind hosted): no grant and no sync, only
+   * health, the live channel and when mail last came and went.
+   */
+  async attachHosted(input: {
+    accountId: string;
+    mailboxId: string;
+    address: string;
+  }): Promise<{ ok: true } | { ok: false; error: "mailbox_mismatch" }> {
+    const attached = await this.attach(input.mailboxId);
+    if (!attached.ok) return attached;
+    this.#hosted.create(input);
+    return { ok: true };
+  }
+
+  /** Mail for the hosted address was stored: open views of these threads refresh. */
+  async hostedReceived(threadIds: string[]): Promise<void> {
+    this.#hosted.received();
+    for (const id of new Set(threadIds)) this.#live.threadChanged(id, "message");
+  }
+
+  /** The platform accepted (ok) or refused a message from the hosted address; health follows. */
+  async hostedSendResult(result: { ok: true } | { ok: false; detail: string }): Promise<void> {
+    if (result.ok) await this.#hosted.sent();
+    else await this.#hosted.sendFailed(String(result.detail).slice(0, 300));
   }
 
   /**
@@ -313,6 +344,17 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   async syncStatus(): Promise<SyncStatus> {
+    const hosted = this.#hosted.row();
+    if (hosted) {
+      // Nothing to import: a hosted address has no history before it existed.
+      return {
+        phase: "live",
+        backfill: { done: 0, total: 0, enumerated: true, etaSeconds: 0 },
+        lastSyncAt: hosted.last_received_at,
+        watchExpiresAt: null,
+        lastError: null,
+      };
+    }
     const row = this.#sync.ensure();
     const elapsed = row.backfill_started_at ? Date.now() - row.backfill_started_at : 0;
     const rate = elapsed > 0 ? row.backfill_done / elapsed : 0;
@@ -332,7 +374,7 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   async health(): Promise<GrantHealth | null> {
-    return this.#grants.health();
+    return this.#grants.health() ?? this.#hosted.health();
   }
 
   /** A provider call with a leased token failed in a way that says something about the grant. */

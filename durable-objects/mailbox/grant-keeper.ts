@@ -86,6 +86,7 @@ export const HEALTH_SENTENCES: Record<HealthReason, string> = {
   push_lapsed:
     "Live updates from the provider stopped; Postroom is checking for new mail on a timer until they resume.",
   rate_limited: "The provider is slowing Postroom down; syncing continues at a lower rate.",
+  send_failed: "Cloudflare Email Sending did not accept the last message; receiving still works.",
 };
 
 export class GrantKeeper {

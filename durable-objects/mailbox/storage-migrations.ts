@@ -77,6 +77,20 @@ export const MAILBOX_STORAGE_MIGRATIONS: readonly string[] = [
   // Which folders sync covers, and a relist asked for by a settings change (run by the sync loop).
   `ALTER TABLE sync_state ADD COLUMN scope TEXT NOT NULL DEFAULT 'all'`,
   `ALTER TABLE sync_state ADD COLUMN relist_requested INTEGER NOT NULL DEFAULT 0`,
+  // A hosted address (no provider grant): its health and when mail last came in and went out.
+  `CREATE TABLE hosted_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     account_id TEXT NOT NULL,
+     mailbox_id TEXT NOT NULL,
+     address TEXT NOT NULL,
+     health TEXT NOT NULL,
+     health_reason TEXT,
+     health_detail TEXT,
+     health_changed_at INTEGER NOT NULL,
+     last_received_at INTEGER,
+     last_sent_at INTEGER,
+     created_at INTEGER NOT NULL
+   )`,
 ];
 
 /** Applies the pending migrations; `PRAGMA user_version` is unavailable in DO storage, so a table tracks them. */

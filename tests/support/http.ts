@@ -12,8 +12,8 @@ export interface CallOptions {
   cookie?: string;
   origin?: string | null;
   headers?: Record<string, string>;
-  /** Per-request configuration, e.g. `{ ENVIRONMENT: "production" }`. */
-  envOverrides?: Record<string, string>;
+  /** Per-request configuration or bindings, e.g. `{ ENVIRONMENT: "production" }`. */
+  envOverrides?: Record<string, unknown>;
 }
 
 export interface CallResult {

@@ -8,13 +8,13 @@ describe("MailboxDO storage", () => {
   it("migrates its own SQLite schema and keeps state across instances", async () => {
     const mailboxId = ulid();
     const stub = env.MAILBOX.getByName(mailboxId);
-    expect(await stub.describe()).toEqual({ schemaVersion: 13, mailboxId: null, connected: false });
+    expect(await stub.describe()).toEqual({ schemaVersion: 14, mailboxId: null, connected: false });
     expect(await stub.attach(mailboxId)).toEqual({ ok: true });
     expect(await stub.attach(ulid())).toEqual({ ok: false, error: "mailbox_mismatch" });
     const applied = await runInDurableObject(stub, (_instance, state) =>
       state.storage.sql.exec<{ version: number }>(`SELECT version FROM _migrations`).toArray(),
     );
-    expect(applied.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(applied.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
     // A second stub for the same name reaches the same stored state.
     expect((await env.MAILBOX.getByName(mailboxId).describe()).mailboxId).toBe(mailboxId);
   });

@@ -78,6 +78,7 @@ const TENANT_TABLES = [
   "embed_partners",
   "embed_partner_origins",
   "embed_sessions",
+  "hosted_addresses",
 ];
 
 async function dump(accountId: string): Promise<string> {
@@ -322,6 +323,16 @@ const SWEEP: Record<string, Probe> = {
       call("/api/connections/invites", {
         cookie: a.owner.cookie,
         body: { email: uniqueEmail("mb"), kind: "personal" },
+      }),
+    expect: [201],
+  },
+  "POST /api/connections/hosted": {
+    kind: "targets-b",
+    // A new address in A's own account; the address table is global, so B's rows must stay as they are.
+    run: (a) =>
+      call("/api/connections/hosted", {
+        cookie: a.owner.cookie,
+        body: { localPart: `tenant-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` },
       }),
     expect: [201],
   },

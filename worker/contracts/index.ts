@@ -127,6 +127,7 @@ export const HEALTH_REASONS = [
   "provider_unavailable",
   "push_lapsed",
   "rate_limited",
+  "send_failed",
 ] as const;
 export type HealthReason = (typeof HEALTH_REASONS)[number];
 
@@ -159,6 +160,11 @@ export const startConnectRequest = z
     acknowledgeShared: z.boolean().default(false),
   })
   .strict();
+/** A hosted shared address: the local part on the server's hosted domain (checked further by the server). */
+export const requestHostedAddressRequest = z
+  .object({ localPart: z.string().trim().min(1, "enter the part before the @").max(64) })
+  .strict();
+export type RequestHostedAddressRequest = z.input<typeof requestHostedAddressRequest>;
 export const deleteConnectionQuery = z.object({ threads: z.enum(["keep", "delete"]) }).strict();
 
 export interface ConnectInviteView {

@@ -55,6 +55,23 @@ export interface DevOutboxEntry extends OutgoingMail {
   id: string;
   sentAt: number;
   delivered: boolean;
+  /** Set for mail sent from an inbox's address (hosted addresses); Postroom's own mail has MAIL_FROM. */
+  from?: string;
+}
+
+/** Development only: keeps a copy of a sent message in R2 under dev-outbox/ (never D1). */
+export async function recordInDevOutbox(
+  bucket: R2Bucket,
+  mail: OutgoingMail & { from?: string },
+  delivered: boolean,
+): Promise<void> {
+  const sentAt = Date.now();
+  // Reverse-time keys make the newest message list first.
+  const id = `${String(9_999_999_999_999 - sentAt).padStart(13, "0")}-${crypto.randomUUID()}`;
+  const entry: DevOutboxEntry = { ...mail, id, sentAt, delivered };
+  await bucket.put(DEV_OUTBOX_PREFIX + id, JSON.stringify(entry), {
+    httpMetadata: { contentType: "application/json" },
+  });
 }
 
 /**
@@ -68,23 +85,17 @@ export class DevOutboxMailer implements Mailer {
   ) {}
 
   async send(mail: OutgoingMail): Promise<void> {
-    const sentAt = Date.now();
     let delivered = true;
     try {
       await this.inner.send(mail);
     } catch {
       delivered = false;
     }
-    // Reverse-time keys make the newest message list first.
-    const id = `${String(9_999_999_999_999 - sentAt).padStart(13, "0")}-${crypto.randomUUID()}`;
-    const entry: DevOutboxEntry = { ...mail, id, sentAt, delivered };
-    await this.bucket.put(DEV_OUTBOX_PREFIX + id, JSON.stringify(entry), {
-      httpMetadata: { contentType: "application/json" },
-    });
+    await recordInDevOutbox(this.bucket, mail, delivered);
   }
 }
 
-function parseFrom(from: string): string | { email: string; name: string } {
+export function parseFrom(from: string): string | { email: string; name: string } {
   const m = /^\s*(.*?)\s*<([^>]+)>\s*$/.exec(from);
   return m ? { name: m[1] ?? "", email: m[2] ?? "" } : from;
 }

@@ -15,6 +15,7 @@ import { GmailClient } from "../providers/gmail";
 import { GraphClient } from "../providers/graph";
 import { storeMessage } from "../sync/store-message";
 import { notifyThread } from "../threads/live-notify";
+import { sendHosted } from "../hosted/send";
 import { base64url, composeMessage, type Outgoing } from "./compose";
 
 type Mailbox = typeof mailboxes.$inferSelect;
@@ -27,9 +28,9 @@ export interface Sent {
   version: number;
 }
 
-/** Refuses early when the mailbox cannot send at all (disconnected, hosted). */
+/** Refuses early when the mailbox cannot send at all (disconnected). */
 export function assertCanSend(mailbox: Mailbox): void {
-  if (mailbox.disconnectedAt !== null || mailbox.provider === "hosted") {
+  if (mailbox.disconnectedAt !== null) {
     throw new ApiError(409, "inbox_cannot_send", `${mailbox.address} is not connected, so it cannot send`);
   }
 }
@@ -61,6 +62,10 @@ export async function sendFromMailbox(
     email: c.var.principal.email,
   };
   assertCanSend(mailbox);
+  if (mailbox.provider === "hosted") {
+    const hosted = await sendHosted(c, mailbox, message);
+    return recordSent(c, mailbox, { ...message, messageId: hosted.rfcMessageId }, options, hosted);
+  }
   const lease = await c.env.MAILBOX.getByName(mailbox.id).leaseAccessToken();
   if (!lease.ok) {
     throw new ApiError(
@@ -88,7 +93,19 @@ export async function sendFromMailbox(
     // Graph returns no id for sendMail: the synced Sent Items copy links to this one by Message-ID.
     providerMessageId = `sent:${message.messageId}`;
   }
+  return recordSent(c, mailbox, message, options, { providerMessageId, providerThreadId, mime });
+}
 
+/** Stores the sent copy at once (shown immediately, never twice), audits it and refreshes open views. */
+async function recordSent(
+  c: Context<AppEnv>,
+  mailbox: Mailbox,
+  message: Omit<Outgoing, "from">,
+  options: { action: string },
+  delivered: { providerMessageId: string; providerThreadId: string | null; mime: string },
+): Promise<Sent> {
+  const p = c.var.principal;
+  const { providerMessageId, providerThreadId, mime } = delivered;
   const stored = await storeMessage(c.var.db, c.env.RAW_MAIL, {
     accountId: p.accountId,
     mailboxId: mailbox.id,

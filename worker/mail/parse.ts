@@ -84,6 +84,8 @@ export function isAutomatedMail(headers: Map<string, string>, subject = ""): boo
   const precedence = headers.get("precedence")?.toLowerCase().trim();
   if (precedence && ["bulk", "junk", "list", "auto_reply"].includes(precedence)) return true;
   if (headers.has("x-autoreply") || headers.has("x-autorespond") || headers.has("list-id")) return true;
+  // RFC 6522 reports (delivery status, feedback/abuse reports, read receipts) are machine-generated.
+  if (/^\s*multipart\/report\b/i.test(headers.get("content-type") ?? "")) return true;
   const returnPath = headers.get("return-path")?.trim();
   return returnPath === "<>";
 }

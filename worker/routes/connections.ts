@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import {
   createConnectInviteRequest,
+  requestHostedAddressRequest,
   updateConnectionRequest,
   deleteConnectionQuery,
   idSchema,
@@ -30,6 +31,8 @@ import { connectInviteMail } from "../mail/templates";
 import { originCheck } from "../middleware/origin-check";
 import { purgeMailboxMail } from "../sync/purge";
 import { grantInUse } from "./connect";
+import { hostedDomain } from "../hosted/address";
+import { releaseHostedAddress, requestHostedAddress } from "../hosted/request-address";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
 
 export const CONNECT_INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -197,7 +200,17 @@ export const connectionRoutes = new Hono<AppEnv>()
         .limit(200)
         .all(),
     ]);
-    return c.json({ connections: inboxes.map(toConnectionView), invites: invites.map(toInviteView) });
+    return c.json({
+      connections: inboxes.map(toConnectionView),
+      invites: invites.map(toInviteView),
+      // Where "Request a shared address" puts new addresses; null when the server has none.
+      hostedDomain: hostedDomain(c.env),
+    });
+  })
+  /** POST /api/connections/hosted — a new shared inbox on the hosted domain, there at once. */
+  .post("/hosted", validate("json", requestHostedAddressRequest), async (c) => {
+    const mailbox = await requestHostedAddress(c, c.req.valid("json").localPart);
+    return c.json({ connection: toConnectionView(mailbox) }, 201);
   })
   .post("/invites", validate("json", createConnectInviteRequest), async (c) => {
     const { email, kind, windowDays, syncScope } = c.req.valid("json");
@@ -330,12 +343,15 @@ connectionRoutes.delete(
       target: { type: "inbox", id: mailbox.id },
       details: { address: mailbox.address, threads },
     });
+    // A hosted address stops receiving and stays reserved (never given to anyone else).
+    const release = mailbox.provider === "hosted" ? [releaseHostedAddress(c, mailbox)] : [];
     if (threads === "keep") {
       await c.var.db.batch([
         c.var.db
           .update(mailboxes)
           .set({ disconnectedAt: now, grantEmail: null, grantSubject: null })
           .where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id))),
+        ...release,
         audit,
       ]);
     } else {
@@ -355,6 +371,7 @@ connectionRoutes.delete(
             ),
           ),
         c.var.db.delete(mailboxes).where(and(eq(mailboxes.accountId, p.accountId), eq(mailboxes.id, mailbox.id))),
+        ...release,
         audit,
       ]);
     }

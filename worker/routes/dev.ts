@@ -50,7 +50,9 @@ export const devRoutes = new Hono<AppEnv>()
             (m) =>
               html`<article>
                 <h2>${m.subject}</h2>
-                <p class="meta">To ${m.to} · ${new Date(m.sentAt).toISOString()}</p>
+                <p class="meta">
+                  ${m.from ? html`From ${m.from} · ` : ""}To ${m.to} · ${new Date(m.sentAt).toISOString()}
+                </p>
                 <pre>${linkify(m.text)}</pre>
               </article>`,
           )}

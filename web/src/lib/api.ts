@@ -193,6 +193,8 @@ const authOnly = { ignoreUnauthorized: true };
 export interface Connections {
   connections: ConnectionView[];
   invites: ConnectInviteView[];
+  /** The domain "Request a shared address" uses; null when the server offers none. */
+  hostedDomain: string | null;
 }
 
 /** What to do with an inbox's conversations in Postroom when its mailbox is disconnected. */
@@ -272,6 +274,8 @@ export const api = {
     request<{ invite: ConnectInviteView }>("POST", "/api/connections/invites", {
       body: { email, kind, windowDays, syncScope },
     }),
+  requestHostedAddress: (localPart: string) =>
+    request<{ connection: ConnectionView }>("POST", "/api/connections/hosted", { body: { localPart } }),
   setConnectionSync: (inboxId: string, change: { windowDays?: number; syncScope?: SyncScope }) =>
     request<{ connection: ConnectionView }>("PATCH", inboxPath(inboxId), { body: change }),
   resendConnectInvite: (inviteId: string) =>

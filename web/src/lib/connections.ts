@@ -34,6 +34,7 @@ export const HEALTH_REASON_LABELS: Record<HealthReason, string> = {
   provider_unavailable: "The provider is not answering",
   push_lapsed: "New-mail notifications stopped",
   rate_limited: "The provider is slowing requests down",
+  send_failed: "Sending failed",
 };
 
 /** What each OAuth scope lets Postroom do, in the words of the consent page's checkboxes. */

@@ -249,7 +249,9 @@ function ThreadList({ view, inboxes }: { view: View; inboxes: InboxView[] }) {
             ? "No conversation matches these filters."
             : view.kind === "assigned"
               ? "Nothing is assigned to you."
-              : "No open conversations. A newly connected mailbox takes a little while to bring in its mail."}
+              : view.kind === "inbox" && view.inbox.provider === "hosted"
+                ? `No open conversations. ${view.inbox.address} has no history from before it was created: mail sent to it appears here as it arrives.`
+                : "No open conversations. A newly connected mailbox takes a little while to bring in its mail."}
         </p>
       )}
       {page && page.threads.length > 0 && (

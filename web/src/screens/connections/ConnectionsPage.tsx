@@ -3,13 +3,14 @@
  * more, and the repairs (reconnect links) and removals. Health leads the page because a mailbox
  * that silently stopped syncing is the failure people notice last.
  */
-import type { ConnectInviteView } from "../../../../worker/contracts";
+import type { ConnectInviteView, ConnectionView } from "../../../../worker/contracts";
 import { api, messageOf, type Connections } from "../../lib/api";
 import { useResource, usePageTitle } from "../../lib/hooks";
 import { EmptyState, Loading, PageHeader } from "../../components/Layout";
 import { Notice } from "../../components/Notice";
 import { ConnectInviteForm } from "./ConnectInviteForm";
 import { ConnectInvitations } from "./ConnectInvitations";
+import { HostedAddressForm } from "./HostedAddressForm";
 import { ArchiveList, ConnectionList } from "./ConnectionList";
 import type { ThreadsOnDisconnect } from "../../lib/api";
 
@@ -58,6 +59,16 @@ export function ConnectionsPage() {
     addInvite(invite);
     return invite;
   };
+  // A new hosted inbox joins the list at once, in address order as the server sorts it.
+  const addConnection = (connection: ConnectionView) =>
+    data.setData((d) =>
+      d
+        ? {
+            ...d,
+            connections: [...d.connections, connection].sort((a, b) => a.address.localeCompare(b.address)),
+          }
+        : d,
+    );
   const inboxAddress = (inboxId: string) => all.find((c) => c.id === inboxId)?.address ?? null;
 
   return (
@@ -121,6 +132,18 @@ export function ConnectionsPage() {
             <p class="panel-note">Kept as read-only archives.</p>
           </div>
           <ArchiveList archives={archives} onInvited={addInvite} onDeleted={dropConnection} />
+        </section>
+      )}
+
+      {data.data?.hostedDomain && (
+        <section class="panel" aria-labelledby="hosted-title">
+          <div class="panel-header">
+            <h2 id="hosted-title">Request a shared address</h2>
+            <p class="panel-note">No mailbox to connect? Get one on {data.data.hostedDomain}.</p>
+          </div>
+          <div class="panel-body">
+            <HostedAddressForm domain={data.data.hostedDomain} onCreated={addConnection} />
+          </div>
         </section>
       )}
 
