@@ -485,9 +485,9 @@ describe("Graph sync", () => {
       const base = `${env.GRAPH_API_BASE}/v1.0/users/${MAILBOX}`;
       const folderId = async (name: string) =>
         ((await page(`${base}/mailFolders/${name}`)) as unknown as { id: string }).id;
-      /** What the mailbox holds in the window, in every folder but Junk Email and Deleted Items. */
+      /** What the mailbox holds in the window, in every folder but Junk Email, Deleted Items and Drafts. */
       const mailboxIds = async () => {
-        const skip = new Set([await folderId("junkemail"), await folderId("deleteditems")]);
+        const skip = new Set([await folderId("junkemail"), await folderId("deleteditems"), await folderId("drafts")]);
         const folders = (await page(`${base}/mailFolders?$top=100`)).value.filter((f) => !skip.has(f.id));
         const since = new Date(Date.now() - WINDOW_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
         const ids: string[] = [];

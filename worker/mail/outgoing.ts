@@ -1,6 +1,6 @@
 /**
  * Sending from a connected mailbox through its own provider (Gmail messages.send, into the thread
- * when there is one; Graph sendMail with the MIME), then storing the sent copy at once under the id
+ * when there is one; Graph createReply and send for a reply, sendMail with the MIME otherwise), then storing the sent copy at once under the id
  * the provider will sync it with (or its Message-ID), so it is shown immediately and never twice.
  */
 import { and, eq } from "drizzle-orm";
@@ -16,6 +16,7 @@ import { GraphClient } from "../providers/graph";
 import { storeMessage } from "../sync/store-message";
 import { notifyThread } from "../threads/live-notify";
 import { base64url, composeMessage, type Outgoing } from "./compose";
+import { sendGraphReply } from "./graph-reply";
 
 type Mailbox = typeof mailboxes.$inferSelect;
 
@@ -42,7 +43,12 @@ export async function sendFromMailbox(
   c: Context<AppEnv>,
   mailbox: Mailbox,
   message: Omit<Outgoing, "from">,
-  options: { gmailThreadId: string | null; action: string },
+  options: {
+    gmailThreadId: string | null;
+    /** Graph: the answered message's immutable id in this mailbox; the reply then goes through createReply. */
+    graphReplyToId?: string | null;
+    action: string;
+  },
 ): Promise<Sent> {
   const p = c.var.principal;
   assertCanSend(mailbox);
@@ -54,7 +60,8 @@ export async function sendFromMailbox(
       `${mailbox.address} cannot send right now (${lease.reason}); see Settings › Inbox connections`,
     );
   }
-  const mime = composeMessage({ ...message, from: mailbox.address });
+  let mime = composeMessage({ ...message, from: mailbox.address });
+  let rfcMessageId = message.messageId;
   const apis = readProviderConfig(c.env);
   let providerMessageId: string;
   let providerThreadId: string | null = null;
@@ -66,6 +73,16 @@ export async function sendFromMailbox(
     if (!sent.ok) throw new ApiError(502, "send_failed", `Gmail did not accept the message (${sent.kind})`);
     providerMessageId = sent.value.id;
     providerThreadId = sent.value.threadId;
+  } else if (options.graphReplyToId) {
+    const delegate = lease.grantEmail !== lease.address ? lease.address : null;
+    const graph = new GraphClient(apis.microsoft.graphApiBase, lease.accessToken, delegate);
+    const sent = await sendGraphReply(graph, options.graphReplyToId, message);
+    if (!sent.ok) throw new ApiError(502, "send_failed", `Microsoft did not accept the message (${sent.kind})`);
+    // The stored copy carries the Message-ID Exchange gave the reply, under the id the sync will see.
+    rfcMessageId = sent.value.rfcMessageId;
+    mime = composeMessage({ ...message, messageId: rfcMessageId, from: mailbox.address });
+    providerMessageId = sent.value.id;
+    providerThreadId = sent.value.conversationId;
   } else {
     const delegate = lease.grantEmail !== lease.address ? lease.address : null;
     const sent = await new GraphClient(apis.microsoft.graphApiBase, lease.accessToken, delegate).sendMime(mime);
@@ -110,7 +127,7 @@ export async function sendFromMailbox(
   return {
     messageId: stored.messageId,
     threadId: stored.threadId,
-    rfcMessageId: message.messageId,
+    rfcMessageId,
     version: after?.version ?? 0,
   };
 }
