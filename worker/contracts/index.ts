@@ -16,7 +16,11 @@ export const emailSchema = z
   .string()
   .trim()
   .max(254)
-  .regex(/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[^\s@<>()",;:\\[\]]+$/, "must be an email address")
+  // Control characters (NUL included, which \s does not cover) never belong in an address header.
+  .regex(
+    /^[^\s\x00-\x1f\x7f@<>()",;:\\[\]]+@[^\s\x00-\x1f\x7f@<>()",;:\\[\]]+\.[^\s\x00-\x1f\x7f@<>()",;:\\[\]]+$/,
+    "must be an email address",
+  )
   .transform((s) => s.toLowerCase());
 
 export const idSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "must be a Postroom id");

@@ -39,7 +39,7 @@ export function safeFilename(name: string): string {
 
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 /** The declared type is the browser's guess and never trusted for display; it only labels the part. */
-const safeContentType = (type: string) =>
+export const safeContentType = (type: string) =>
   MIME_TYPE.test(type.split(";")[0]!.trim()) ? type.split(";")[0]!.trim().toLowerCase() : "application/octet-stream";
 
 export async function saveUpload(bucket: R2Bucket, who: Uploader, file: File): Promise<UploadView> {

@@ -15,7 +15,8 @@ import { attachments, inboxAccess, mailboxes, messageSources, messages, threadMa
 import { ApiError, forbidden, notFound } from "../errors";
 import { validate } from "../lib/validate";
 import { assertCanSend, newRfcId, sendFromMailbox } from "../mail/outgoing";
-import { releaseUploads, takeUploads } from "../mail/uploads";
+import { usableIds } from "../mail/compose";
+import { releaseUploads, safeContentType, safeFilename, takeUploads } from "../mail/uploads";
 import { requireInboxAccess } from "../middleware/inbox-access";
 import { threadCollaboration } from "../threads/collaboration";
 import { threadMessages } from "../threads/messages";
@@ -147,8 +148,8 @@ export const sendRoutes = new Hono<AppEnv>()
         subject: body.subject ?? prefixed("Re", parent.subject),
         text: body.text,
         messageId: newRfcId(mailbox),
-        inReplyTo: parent.rfcMessageId,
-        references: [...(JSON.parse(parent.references) as string[]), parent.rfcMessageId],
+        inReplyTo: usableIds([parent.rfcMessageId])[0] ?? null,
+        references: usableIds([...(JSON.parse(parent.references) as string[]), parent.rfcMessageId]),
         attachments: files,
       },
       { gmailThreadId, graphReplyToId: graphMessageId, action: "message.sent" },
@@ -181,7 +182,12 @@ export const sendRoutes = new Hono<AppEnv>()
           `The attachments are too large to forward from Postroom (over ${Math.round(MAX_MESSAGE_FILE_BYTES / 1_000_000)} MB)`,
         );
       }
-      carried.push({ filename: f.filename || "attachment", contentType: f.mimeType, data });
+      // The name and type come from the received mail: made safe before they go into a part header.
+      carried.push({
+        filename: safeFilename(f.filename || "attachment"),
+        contentType: safeContentType(f.mimeType),
+        data,
+      });
     }
     carried.push(
       ...(await takeUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds, { bytes: total, files: carried.length })),
@@ -207,8 +213,8 @@ export const sendRoutes = new Hono<AppEnv>()
         subject: prefixed("Fwd", parent.subject),
         text: body.text ? `${body.text}\n\n${quoted}` : quoted,
         messageId: newRfcId(mailbox),
-        inReplyTo: parent.rfcMessageId,
-        references: [...(JSON.parse(parent.references) as string[]), parent.rfcMessageId],
+        inReplyTo: usableIds([parent.rfcMessageId])[0] ?? null,
+        references: usableIds([...(JSON.parse(parent.references) as string[]), parent.rfcMessageId]),
         attachments: carried,
       },
       { gmailThreadId, action: "message.forwarded" },
