@@ -24,6 +24,7 @@ import { sendRoutes } from "./routes/send";
 import { openApiDocument } from "./openapi";
 import { messageContentRoutes } from "./routes/message-content";
 import { threadActionRoutes } from "./routes/thread-actions";
+import { threadExportRoutes } from "./routes/thread-export";
 import { threadDetailRoutes } from "./routes/threads";
 import { uploadRoutes } from "./routes/uploads";
 import { userRoutes } from "./routes/users";
@@ -46,7 +47,8 @@ const threadApi = new Hono<AppEnv>()
   .route("/", threadDetailRoutes)
   .route("/", sendRoutes)
   .route("/", threadActionRoutes)
-  .route("/", messageContentRoutes);
+  .route("/", messageContentRoutes)
+  .route("/", threadExportRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(securityHeaders)

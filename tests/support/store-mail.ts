@@ -17,6 +17,8 @@ export interface Mail {
   from?: string;
   to: string;
   body?: string;
+  /** An HTML body instead of the text one. */
+  html?: string;
   inReplyTo?: string;
   attachment?: boolean;
   at?: number;
@@ -39,9 +41,9 @@ export async function deliver(accountId: string, mailboxId: string, m: Mail, out
         `Content-Type: multipart/mixed; boundary="${boundary}"`,
         "",
         `--${boundary}`,
-        "Content-Type: text/plain; charset=utf-8",
+        m.html ? "Content-Type: text/html; charset=utf-8" : "Content-Type: text/plain; charset=utf-8",
         "",
-        m.body ?? "Hello",
+        m.html ?? m.body ?? "Hello",
         `--${boundary}`,
         `Content-Type: application/pdf; name="quote.pdf"`,
         `Content-Disposition: attachment; filename="quote.pdf"`,
@@ -51,7 +53,9 @@ export async function deliver(accountId: string, mailboxId: string, m: Mail, out
         `--${boundary}--`,
         "",
       ]
-    : ["Content-Type: text/plain; charset=utf-8", "", m.body ?? "Hello", ""];
+    : m.html
+      ? ["Content-Type: text/html; charset=utf-8", "", m.html, ""]
+      : ["Content-Type: text/plain; charset=utf-8", "", m.body ?? "Hello", ""];
   const r = await storeMessage(db, env.RAW_MAIL, {
     accountId,
     mailboxId,

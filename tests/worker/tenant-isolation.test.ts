@@ -277,6 +277,11 @@ const SWEEP: Record<string, Probe> = {
     },
     expect: [404],
   },
+  "GET /api/threads/:threadId/export": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/threads/${b.threadId}/export`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
   "POST /api/uploads": {
     kind: "targets-b",
     run: (a) => {
