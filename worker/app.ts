@@ -24,7 +24,9 @@ import { sendRoutes } from "./routes/send";
 import { openApiDocument } from "./openapi";
 import { messageContentRoutes } from "./routes/message-content";
 import { threadActionRoutes } from "./routes/thread-actions";
+import { threadExportRoutes } from "./routes/thread-export";
 import { threadDetailRoutes } from "./routes/threads";
+import { uploadRoutes } from "./routes/uploads";
 import { userRoutes } from "./routes/users";
 import { embedRoutes } from "./routes/embed";
 import { partnerRoutes } from "./routes/partners";
@@ -35,24 +37,27 @@ import { microsoftWebhookRoutes } from "./webhooks/microsoft";
 /** JSON request bodies are small; anything bigger is refused before it is read. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
+const jsonBodyLimit = bodyLimit({
+  maxSize: MAX_JSON_BODY_BYTES,
+  onError: () => {
+    throw new ApiError(413, "payload_too_large", `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
+  },
+});
+
 /** Everything under /api/threads: one session check and one origin check for reading, sending and acting. */
 const threadApi = new Hono<AppEnv>()
   .use(requireSession, originCheck)
   .route("/", threadDetailRoutes)
   .route("/", sendRoutes)
   .route("/", threadActionRoutes)
-  .route("/", messageContentRoutes);
+  .route("/", messageContentRoutes)
+  .route("/", threadExportRoutes);
 
 export const app = new Hono<AppEnv>()
   .use(securityHeaders)
-  .use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_JSON_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, "payload_too_large", `Request bodies are limited to ${MAX_JSON_BODY_BYTES} bytes`);
-      },
-    }),
+  .use("/api/*", (c, next) =>
+    // File uploads have their own, larger limit (routes/uploads.ts).
+    c.req.method === "POST" && c.req.path === "/api/uploads" ? next() : jsonBodyLimit(c, next),
   )
   .use(
     "/webhooks/*",
@@ -73,6 +78,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/inboxes", inboxRoutes)
   .route("/api/threads", threadApi)
   .route("/api/audit", auditRoutes)
+  .route("/api/uploads", uploadRoutes)
   .route("/api/connections", connectionRoutes)
   .route("/api/connect", connectRoutes)
   .route("/api/partners", partnerRoutes)

@@ -81,10 +81,14 @@ export function openApiDocument(routes: readonly RouteEntry[], origin: string): 
       }
     }
     const body = byTarget.get("json");
+    const form = byTarget.get("form");
     const operation: Record<string, unknown> = {
       operationId: `${e.method.toLowerCase()}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ""))}`,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(body ? { requestBody: { required: true, content: { "application/json": { schema: toJson(body) } } } } : {}),
+      ...(form
+        ? { requestBody: { required: true, content: { "multipart/form-data": { schema: toJson(form) } } } }
+        : {}),
       responses: {
         "2XX": { description: "Success (JSON, or a redirect for the OAuth callbacks)" },
         "4XX": {

@@ -88,6 +88,8 @@ interface SubscriptionRow {
 const JUNK = "junkemail";
 const DELETED = "deleteditems";
 const SENT = "sentitems";
+/** Unsent drafts (a reply being made through createReply, or one written in Outlook) are not mail yet. */
+const DRAFTS = "drafts";
 const INBOX = "inbox";
 
 /**
@@ -168,7 +170,7 @@ export class GraphSync {
     if (!folders.ok) return { ok: false, failure: folders };
     const wellKnown = new Map<string, string>();
     let inboxId: string | null = null;
-    for (const name of [JUNK, DELETED, SENT, INBOX]) {
+    for (const name of [JUNK, DELETED, DRAFTS, SENT, INBOX]) {
       const id = await graph.wellKnownFolderId(name);
       if (id.ok && name === INBOX) inboxId = id.value;
       else if (id.ok) wellKnown.set(id.value, name);
@@ -184,7 +186,7 @@ export class GraphSync {
         `INSERT OR REPLACE INTO graph_folders (id, label, excluded, round_after, created_at) VALUES (?, ?, ?, ?, ?)`,
         f.id,
         name ?? f.displayName,
-        name === JUNK || name === DELETED || (narrow && name !== SENT && f.id !== inboxId) ? 1 : 0,
+        name === JUNK || name === DELETED || name === DRAFTS || (narrow && name !== SENT && f.id !== inboxId) ? 1 : 0,
         after,
         now,
       );

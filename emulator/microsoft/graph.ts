@@ -447,6 +447,13 @@ export function graphRoutes(ctx: EmulatorContext, subs: GraphSubscriptions): Hon
 
   const sendDraft = (t: Target, m: GraphMessageState) => {
     const raw = mimeFromFields(t, m, {
+      attachments: (m.draftAttachments ?? []).map((a) => ({
+        name: a.name,
+        contentType: a.contentType,
+        content: Buffer.from(a.contentBytes, "base64"),
+        isInline: a.isInline,
+        contentId: a.contentId ?? undefined,
+      })),
       index: Buffer.from(
         m.conversationIndex || newConversationIndex(randomBytes(16), clock.now()).toString("base64"),
         "base64",
@@ -456,7 +463,12 @@ export function graphRoutes(ctx: EmulatorContext, subs: GraphSubscriptions): Hon
     const parsed = parseMessage(raw);
     t.mailbox.update(
       m,
-      { isDraft: false, sentDateTime: clock.now(), headers: parsed.headers.map((h) => ({ ...h })) },
+      {
+        isDraft: false,
+        sentDateTime: clock.now(),
+        headers: parsed.headers.map((h) => ({ ...h })),
+        draftAttachments: undefined,
+      },
       clock.now(),
     );
     t.mailbox.move(m, t.mailbox.folderId("sentitems"), clock.now());
@@ -610,7 +622,24 @@ export function graphRoutes(ctx: EmulatorContext, subs: GraphSubscriptions): Hon
 
   // ---- attachments -----------------------------------------------------------------------------
 
+  /** Graph takes a file of up to 3 MB in one request; larger ones need an upload session. */
+  const MAX_ATTACHMENT_POST_BYTES = 3 * 1024 * 1024;
+
   const attachmentsOf = (t: Target, m: GraphMessageState) => {
+    if (m.isDraft)
+      return (m.draftAttachments ?? []).map((a) => ({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "@odata.mediaContentType": a.contentType,
+        id: a.id,
+        lastModifiedDateTime: isoSeconds(m.lastModifiedDateTime),
+        name: a.name,
+        contentType: a.contentType,
+        size: Buffer.from(a.contentBytes, "base64").length,
+        isInline: a.isInline,
+        contentId: a.contentId,
+        contentLocation: null,
+        contentBytes: a.contentBytes,
+      }));
     const parsed = t.mailbox.parsed(m);
     return (parsed?.attachments ?? []).map((a, i) => ({
       "@odata.type": "#microsoft.graph.fileAttachment",
@@ -751,6 +780,50 @@ export function graphRoutes(ctx: EmulatorContext, subs: GraphSubscriptions): Hon
       if (rest[2] === "$value")
         return c.body(new Uint8Array(Buffer.from(a.contentBytes, "base64")), 200, { "Content-Type": a.contentType });
       return c.json(a);
+    }
+    if (action === "attachments" && method === "POST" && !rest[1]) {
+      if (!need("write")) return accessDenied(c);
+      if (!m.isDraft)
+        return badRequest(c, "Attachments can only be added to draft messages here.", "ErrorInvalidOperation");
+      const a = await readBody();
+      if (a["@odata.type"] !== "#microsoft.graph.fileAttachment")
+        return badRequest(c, "Only file attachments are supported here.", "ErrorInvalidRequest");
+      const bytes = String(a["contentBytes"] ?? "");
+      if (!bytes || !isBase64Any(bytes))
+        return badRequest(c, "The contentBytes property is missing or not valid base64.", "ErrorInvalidRequest");
+      const content = fromBase64Any(bytes);
+      if (content.length > MAX_ATTACHMENT_POST_BYTES)
+        return graphError(
+          c,
+          413,
+          "ErrorRequestEntityTooLarge",
+          "The attachment is larger than 3 MB; use an upload session.",
+        );
+      const added = {
+        id: exchangeId("rest", m.immutableId, "attachment", String((m.draftAttachments ?? []).length)),
+        name: String(a["name"] ?? "attachment"),
+        contentType: String(a["contentType"] ?? "application/octet-stream"),
+        contentBytes: content.toString("base64"),
+        isInline: a["isInline"] === true,
+        contentId: typeof a["contentId"] === "string" ? a["contentId"] : null,
+      };
+      t.mailbox.update(
+        m,
+        { draftAttachments: [...(m.draftAttachments ?? []), added], hasAttachments: true },
+        clock.now(),
+      );
+      const rendered = attachmentsOf(t, m).find((x) => x.id === added.id)!;
+      return c.json(
+        {
+          "@odata.context": contextUrl(
+            c,
+            t,
+            "messages('" + messageId(m, opts().immutableIds) + "')/attachments/$entity",
+          ),
+          ...rendered,
+        },
+        201,
+      );
     }
     if (method !== "POST") return graphError(c, 405, "BadRequest", "Method not allowed.");
     if (action === "createreply" || action === "createreplyall") {

@@ -52,6 +52,8 @@ export interface GraphMessageState {
   conversationId: string;
   conversationIndex: string;
   hasAttachments: boolean;
+  /** Files added to a draft (POST .../attachments) until it is sent; then they are in `raw`. */
+  draftAttachments?: GraphDraftAttachment[];
   isRead: boolean;
   isDraft: boolean;
   importance: "low" | "normal" | "high";
@@ -63,6 +65,16 @@ export interface GraphMessageState {
   createdDateTime: number;
   lastModifiedDateTime: number;
   version: number;
+}
+
+export interface GraphDraftAttachment {
+  id: string;
+  name: string;
+  contentType: string;
+  /** base64 */
+  contentBytes: string;
+  isInline: boolean;
+  contentId: string | null;
 }
 
 export type ChangeKind = "created" | "updated" | "deleted";

@@ -437,6 +437,77 @@ describe("sending", () => {
     expect(emulator.admin.outbox().at(-1)!.to).toEqual(["aisha.khan@crescent-pharma.example"]);
   });
 
+  it("should send a reply draft with the recipients it was patched to and the files added to it", async () => {
+    const original = (
+      await graph.get<Page>(
+        `/users/${SUPPORT}/mailFolders/inbox/messages?$filter=internetMessageId eq '<att-1@crescent-pharma.example>'`,
+        IMMUTABLE,
+      )
+    ).body.value[0]!;
+    const draft = await graph.send<Msg>("POST", `/users/${SUPPORT}/messages/${original.id}/createReply`, {}, IMMUTABLE);
+    const path = `/users/${SUPPORT}/messages/${draft.body.id}`;
+    const patched = await graph.send(
+      "PATCH",
+      path,
+      {
+        toRecipients: [{ emailAddress: { address: "ap@crescent-pharma.example" } }],
+        ccRecipients: [],
+        bccRecipients: [{ emailAddress: { address: "audit@demo-ms.test" } }],
+        body: { contentType: "text", content: "Receipt attached." },
+      },
+      IMMUTABLE,
+    );
+    expect(patched.status).toBe(200);
+    const file = Buffer.from([0, 1, 2, 250, 251, 252, 13, 10, 0]);
+    const added = await graph.send<Record<string, unknown>>(
+      "POST",
+      `${path}/attachments`,
+      {
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        name: "receipt.bin",
+        contentType: "application/octet-stream",
+        contentBytes: file.toString("base64"),
+      },
+      IMMUTABLE,
+    );
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ name: "receipt.bin", size: file.length, isInline: false });
+    const listed = await graph.get<{ value: Array<{ name: string }> }>(`${path}/attachments`, IMMUTABLE);
+    expect(listed.body.value.map((a) => a.name)).toEqual(["receipt.bin"]);
+    const tooBig = await graph.send(
+      "POST",
+      `${path}/attachments`,
+      {
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        name: "big.bin",
+        contentBytes: Buffer.alloc(3 * 1024 * 1024 + 1).toString("base64"),
+      },
+      IMMUTABLE,
+    );
+    expect(tooBig.status).toBe(413);
+
+    expect((await graph.send("POST", `${path}/send`, undefined, IMMUTABLE)).status).toBe(202);
+    const out = emulator.admin.outbox().at(-1)!;
+    expect(out.to.sort()).toEqual(["ap@crescent-pharma.example", "audit@demo-ms.test"]);
+    const mime = Buffer.from(out.raw, "base64").toString("latin1");
+    expect(mime).toMatch(/^To: ap@crescent-pharma\.example\r?$/m);
+    expect(mime).not.toContain("aisha.khan@");
+    expect(mime).toContain("In-Reply-To: <att-1@crescent-pharma.example>");
+    const sentAttachments = await graph.get<{ value: Array<{ name: string; contentBytes: string }> }>(
+      `${path}/attachments`,
+      IMMUTABLE,
+    );
+    expect(sentAttachments.body.value.map((a) => a.name)).toEqual(["receipt.bin"]);
+    expect(Buffer.from(sentAttachments.body.value[0]!.contentBytes, "base64").equals(file)).toBe(true);
+    const onSent = await graph.send(
+      "POST",
+      `${path}/attachments`,
+      { "@odata.type": "#microsoft.graph.fileAttachment", name: "late.txt", contentBytes: "aGk=" },
+      IMMUTABLE,
+    );
+    expect(onSent.status).toBe(400);
+  });
+
   it("should change a draft's id on send without ImmutableId", async () => {
     const original = (await graph.get<Page>(`/users/${SUPPORT}/mailFolders/inbox/messages?$top=1`)).body.value[0]!;
     const draft = await graph.send<Msg>("POST", `/users/${SUPPORT}/messages/${original.id}/createReply`, {});

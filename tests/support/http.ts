@@ -9,6 +9,8 @@ export interface CallOptions {
   body?: unknown;
   /** A raw body, sent as is (for malformed-input tests). */
   rawBody?: string;
+  /** A multipart/form-data body (uploads); the boundary header is set from it. */
+  form?: FormData;
   cookie?: string;
   origin?: string | null;
   headers?: Record<string, string>;
@@ -26,7 +28,8 @@ export interface CallResult {
 
 /** Sends one request through the real Worker app with the real local bindings. */
 export async function call(path: string, opts: CallOptions = {}): Promise<CallResult> {
-  const method = opts.method ?? (opts.body !== undefined || opts.rawBody !== undefined ? "POST" : "GET");
+  const method =
+    opts.method ?? (opts.body !== undefined || opts.rawBody !== undefined || opts.form !== undefined ? "POST" : "GET");
   const headers = new Headers(opts.headers);
   if (opts.body !== undefined || opts.rawBody !== undefined) {
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
@@ -36,7 +39,7 @@ export async function call(path: string, opts: CallOptions = {}): Promise<CallRe
   const request = new Request(`${APP_ORIGIN}${path}`, {
     method,
     headers,
-    body: opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
+    body: opts.form ?? opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
   });
   const ctx = createExecutionContext();
   const bindings = opts.envOverrides ? { ...env, ...opts.envOverrides } : env;

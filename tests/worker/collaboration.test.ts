@@ -13,64 +13,10 @@ import { storeMessage } from "../../worker/sync/store-message";
 import { addMailbox, invite, signUp, type Actor } from "../support/accounts";
 import { call } from "../support/http";
 import { mailTo } from "../support/outbox";
+import { deliver } from "../support/store-mail";
 
 const db = drizzle(env.DB, { schema });
 const enc = new TextEncoder();
-
-interface Mail {
-  id: string;
-  subject: string;
-  from?: string;
-  to: string;
-  body?: string;
-  inReplyTo?: string;
-  attachment?: boolean;
-  at?: number;
-}
-
-async function deliver(accountId: string, mailboxId: string, m: Mail, outbound = false) {
-  const boundary = "b1";
-  const head = [
-    `From: ${m.from ?? "Ana Lima <ana@customer.test>"}`,
-    `To: ${m.to}`,
-    `Subject: ${m.subject}`,
-    `Date: Mon, 16 Nov 2026 10:00:00 +0000`,
-    `Message-ID: <${m.id}>`,
-    ...(m.inReplyTo ? [`In-Reply-To: <${m.inReplyTo}>`, `References: <${m.inReplyTo}>`] : []),
-    "MIME-Version: 1.0",
-  ];
-  const body = m.attachment
-    ? [
-        `Content-Type: multipart/mixed; boundary="${boundary}"`,
-        "",
-        `--${boundary}`,
-        "Content-Type: text/plain; charset=utf-8",
-        "",
-        m.body ?? "Hello",
-        `--${boundary}`,
-        `Content-Type: application/pdf; name="quote.pdf"`,
-        `Content-Disposition: attachment; filename="quote.pdf"`,
-        "Content-Transfer-Encoding: base64",
-        "",
-        "JVBERi0xLjQK",
-        `--${boundary}--`,
-        "",
-      ]
-    : ["Content-Type: text/plain; charset=utf-8", "", m.body ?? "Hello", ""];
-  const r = await storeMessage(db, env.RAW_MAIL, {
-    accountId,
-    mailboxId,
-    providerMessageId: ulid(),
-    providerThreadId: null,
-    providerThreadReliable: false,
-    labels: [outbound ? "SENT" : "INBOX"],
-    outbound,
-    receivedAt: m.at ?? Date.now(),
-    raw: enc.encode([...head, ...body].join("\r\n")),
-  });
-  if (!("threadId" in r)) throw new Error(`not stored: ${r.status}`);
-  return r.threadId;
-}
 
 let owner: Actor;
 let member: Actor;

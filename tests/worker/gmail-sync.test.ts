@@ -8,6 +8,9 @@ import { describe, expect, it, vi } from "vitest";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin } from "../support/connect";
 import { call } from "../support/http";
+import { testFile, uploadFile } from "../support/uploads";
+import PostalMime from "postal-mime";
+import { decodeRaw } from "../../worker/providers/gmail";
 
 const MAILBOX = "sales@demo.test";
 
@@ -492,6 +495,146 @@ describe("replying from the mailbox", () => {
     },
   );
 
+  it(
+    "replies to all with uploaded files: recipients exactly as chosen, the files' bytes intact in Sent, in the thread",
+    { timeout: 30_000 },
+    async () => {
+      const threadId = (await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie })).json.threads[0]
+        .id as string;
+      const before = (await call(`/api/threads/${threadId}`, { cookie: owner.cookie })).json;
+      const parent = before.messages.at(-1);
+      const pdf = testFile(300_000);
+      const png = testFile(4_096).map((b) => 255 - b);
+      const uploads = [
+        await uploadFile(owner, pdf, "contract.pdf", "application/pdf"),
+        await uploadFile(owner, png, "diagram.png", "image/png"),
+      ];
+      const outboxBefore = ((await emulatorAdmin("/outbox?from=1000000000")).json as { total: number }).total;
+      const r = await call(`/api/threads/${threadId}/reply`, {
+        cookie: owner.cookie,
+        body: {
+          inboxId,
+          to: ["first@example.com", "second@example.com"],
+          cc: ["Boss@Example.com"],
+          bcc: ["archive@example.com"],
+          text: "Both files attached.",
+          uploadIds: uploads,
+        },
+      });
+      expect(r.status, r.text).toBe(201);
+      expect(r.json.threadId).toBe(threadId);
+      total += 1;
+      const mine = (await call(`/api/threads/${threadId}`, { cookie: owner.cookie })).json.messages.at(-1);
+      expect(mine.to.map((t: { address: string }) => t.address)).toEqual(["first@example.com", "second@example.com"]);
+      expect(mine.cc.map((t: { address: string }) => t.address)).toEqual(["boss@example.com"]);
+      expect(mine.attachments.map((a: { filename: string }) => a.filename)).toEqual(["contract.pdf", "diagram.png"]);
+
+      // The provider's own copy: in Sent, in the parent's Gmail thread, threading headers set, files exact.
+      const source = await env.DB.prepare(
+        `SELECT provider_message_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, r.json.messageId)
+        .first<{ provider_message_id: string }>();
+      const inGmail = await gmailMessage(source!.provider_message_id);
+      expect(inGmail.labelIds).toContain("SENT");
+      const parentThread = await env.DB.prepare(
+        `SELECT provider_thread_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, parent.id)
+        .first<{ provider_thread_id: string }>();
+      expect(inGmail.threadId).toBe(parentThread!.provider_thread_id);
+      const parsed = await PostalMime.parse(decodeRaw(inGmail.raw));
+      const parentRfc = (await env.DB.prepare(`SELECT rfc_message_id FROM messages WHERE id = ?`)
+        .bind(parent.id)
+        .first<{ rfc_message_id: string }>())!.rfc_message_id;
+      expect(parsed.inReplyTo).toBe(`<${parentRfc}>`);
+      expect(parsed.references?.split(/\s+/).at(-1)).toBe(`<${parentRfc}>`);
+      expect(parsed.from?.address).toBe(MAILBOX);
+      expect(parsed.to?.map((a) => a.address)).toEqual(["first@example.com", "second@example.com"]);
+      expect(parsed.cc?.map((a) => a.address)).toEqual(["boss@example.com"]);
+      const files = parsed.attachments.map((a) => ({
+        filename: a.filename,
+        mimeType: a.mimeType,
+        bytes: new Uint8Array(a.content as ArrayBuffer),
+      }));
+      expect(files.map((f) => [f.filename, f.mimeType])).toEqual([
+        ["contract.pdf", "application/pdf"],
+        ["diagram.png", "image/png"],
+      ]);
+      expect(files[0]!.bytes).toEqual(pdf);
+      expect(files[1]!.bytes).toEqual(png);
+      // Delivered to exactly the chosen recipients, the Bcc one included, and nobody else.
+      const outbox = (
+        (await emulatorAdmin(`/outbox?from=${outboxBefore}`)).json as { messages: { to: string[]; via: string }[] }
+      ).messages;
+      expect(outbox).toHaveLength(1);
+      expect([...outbox[0]!.to].sort()).toEqual(
+        ["first@example.com", "second@example.com", "boss@example.com", "archive@example.com"].sort(),
+      );
+      // The uploads are spent: they are in the message now.
+      const left = await env.RAW_MAIL.list({ prefix: `uploads/${owner.accountId}/${owner.userId}/` });
+      expect(left.objects).toEqual([]);
+      // And the sync's copy does not double it.
+      await env.MAILBOX.getByName(inboxId).hint();
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
+
+  it(
+    "answers mail whose Message-ID or References carry NUL or line breaks without copying them into headers",
+    { timeout: 30_000 },
+    async () => {
+      const raw = [
+        "From: Mallory <mallory@evil.example>",
+        `To: ${MAILBOX}`,
+        "Subject: Crafted ids",
+        "Message-ID: <crafted\u0000bcc@evil.example>",
+        "References: <root@evil.example> <two\u0000@evil.example>",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        "Please answer.",
+        "",
+      ].join("\r\n");
+      expect((await emulatorAdmin("/deliver", { to: MAILBOX, raw: btoa(raw) })).status).toBe(201);
+      total += 1;
+      await env.MAILBOX.getByName(inboxId).hint();
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      const found = await call(`/api/threads?q=${encodeURIComponent('subject:"crafted ids"')}`, {
+        cookie: owner.cookie,
+      });
+      const threadId = found.json.threads[0].id as string;
+      const r = await call(`/api/threads/${threadId}/reply`, {
+        cookie: owner.cookie,
+        body: { inboxId, to: ["mallory@evil.example"], text: "Answered." },
+      });
+      expect(r.status, r.text).toBe(201);
+      total += 1;
+      const source = await env.DB.prepare(
+        `SELECT provider_message_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, r.json.messageId)
+        .first<{ provider_message_id: string }>();
+      const mime = new TextDecoder().decode(decodeRaw((await gmailMessage(source!.provider_message_id)).raw));
+      const head = mime.slice(0, mime.indexOf("\r\n\r\n"));
+      expect(head).not.toContain("\u0000");
+      expect(head).toContain("References: <root@evil.example>");
+      expect(head).not.toMatch(/^In-Reply-To:/m);
+      expect(head).not.toMatch(/^bcc:/im);
+      await env.MAILBOX.getByName(inboxId).hint();
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 15_000,
+        interval: 200,
+      });
+    },
+  );
+
   it("refuses header injection, light users and inboxes the sender may not use; nothing is sent", async () => {
     const { invite } = await import("../support/accounts");
     const threadId = (await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie })).json.threads[0]
@@ -511,6 +654,31 @@ describe("replying from the mailbox", () => {
       body: { inboxId, to: ["a@example.com"], subject: "Hi\r\nBcc: spy@evil.example", text: "x" },
     });
     expect(subject.status).toBe(400);
+    // CR, LF and NUL in every header value of every way to send.
+    const outboxBefore = ((await emulatorAdmin("/outbox?from=1000000000")).json as { total: number }).total;
+    const sends = [
+      { path: `/api/threads/${threadId}/reply`, base: { inboxId, to: ["a@example.com"], text: "x" } },
+      { path: `/api/threads/${threadId}/forward`, base: { inboxId, to: ["a@example.com"] } },
+      { path: `/api/inboxes/${inboxId}/messages`, base: { to: ["a@example.com"], subject: "Hi", text: "x" } },
+    ];
+    for (const { path, base } of sends) {
+      for (const bad of ["\r", "\n", "\0", "\r\n"]) {
+        const address = `a${bad}bcc: spy@evil.example`;
+        const fields: Record<string, unknown>[] = [
+          { to: [address] },
+          { to: [`a@example.com${bad}Bcc: spy@evil.example`] },
+          { cc: [address] },
+          { bcc: [address] },
+        ];
+        if (!path.endsWith("/forward")) fields.push({ subject: `Hi${bad}Bcc: spy@evil.example` });
+        for (const field of fields) {
+          const r = await call(path, { cookie: owner.cookie, body: { ...base, ...field } });
+          expect(r.status, `${path} ${JSON.stringify(field)}`).toBe(400);
+          expect(r.json.error.code).toBe("invalid_request");
+        }
+      }
+    }
+    expect(((await emulatorAdmin("/outbox?from=1000000000")).json as { total: number }).total).toBe(outboxBefore);
     const light = await invite(owner, "light");
     await call(`/api/inboxes/${inboxId}/access`, {
       cookie: owner.cookie,

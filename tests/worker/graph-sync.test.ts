@@ -11,6 +11,7 @@ import { sha256Hex } from "../../worker/lib/crypto";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin } from "../support/connect";
 import { call } from "../support/http";
+import { testFile, uploadFile } from "../support/uploads";
 import {
   awaitNotifications,
   awaitSubscriptionId,
@@ -412,6 +413,112 @@ describe("Graph sync", () => {
   );
 
   it(
+    "a reply with files goes through createReply and send: exact recipients, Exchange's threading, bytes intact, one copy",
+    { timeout: 60_000 },
+    async () => {
+      const threadId = (
+        await call(`/api/inboxes/${inboxId}/threads?q=${encodeURIComponent('subject:"Live 0"')}`, {
+          cookie: owner.cookie,
+        })
+      ).json.threads[0]?.id as string | undefined;
+      const target =
+        threadId ??
+        ((await call(`/api/inboxes/${inboxId}/threads?limit=1`, { cookie: owner.cookie })).json.threads[0]
+          .id as string);
+      const before = (await call(`/api/threads/${target}`, { cookie: owner.cookie })).json;
+      const parent = before.messages.find((m: { from: { address: string } }) => m.from.address !== MAILBOX);
+      expect(parent, "the conversation has a received message to answer").toBeTruthy();
+      const parentRow = (await env.DB.prepare(
+        `SELECT m.rfc_message_id, s.provider_message_id, s.provider_thread_id FROM messages m
+           JOIN message_sources s ON s.account_id = m.account_id AND s.message_id = m.id
+          WHERE m.id = ? AND s.mailbox_id = ?`,
+      )
+        .bind(parent.id, inboxId)
+        .first<{ rfc_message_id: string; provider_message_id: string; provider_thread_id: string }>())!;
+      const file = testFile(200_000);
+      const upload = await uploadFile(owner, file, "report.xlsx", "application/vnd.ms-excel");
+      const r = await call(`/api/threads/${target}/reply`, {
+        cookie: owner.cookie,
+        body: {
+          inboxId,
+          replyToMessageId: parent.id,
+          to: ["first@example.com"],
+          cc: ["second@example.com"],
+          bcc: ["audit@example.com"],
+          text: "The report is attached.",
+          uploadIds: [upload],
+        },
+      });
+      expect(r.status, r.text).toBe(201);
+      expect(r.json.threadId).toBe(target);
+      total += 1;
+
+      // Stored at once, under the immutable id Graph keeps in Sent Items, with Exchange's Message-ID.
+      const source = (await env.DB.prepare(
+        `SELECT provider_message_id, provider_thread_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, r.json.messageId)
+        .first<{ provider_message_id: string; provider_thread_id: string }>())!;
+      expect(source.provider_message_id.startsWith("sent:")).toBe(false);
+      const inGraph = await graphApi(
+        `/messages/${source.provider_message_id}?$select=isDraft,parentFolderId,internetMessageId,conversationId,toRecipients,ccRecipients,bccRecipients,internetMessageHeaders`,
+        "GET",
+      );
+      expect(inGraph.status).toBe(200);
+      const m = (await inGraph.json()) as {
+        isDraft: boolean;
+        parentFolderId: string;
+        internetMessageId: string;
+        conversationId: string;
+        toRecipients: { emailAddress: { address: string } }[];
+        ccRecipients: { emailAddress: { address: string } }[];
+        bccRecipients: { emailAddress: { address: string } }[];
+        internetMessageHeaders: { name: string; value: string }[];
+      };
+      const sentItems = ((await (await graphApi(`/mailFolders/sentitems`, "GET")).json()) as { id: string }).id;
+      expect(m.isDraft).toBe(false);
+      expect(m.parentFolderId).toBe(sentItems);
+      expect(m.internetMessageId).toBe(`<${r.json.rfcMessageId}>`);
+      expect(m.conversationId).toBe(parentRow.provider_thread_id);
+      const addresses = (list: { emailAddress: { address: string } }[]) => list.map((x) => x.emailAddress.address);
+      expect(addresses(m.toRecipients)).toEqual(["first@example.com"]);
+      expect(addresses(m.ccRecipients)).toEqual(["second@example.com"]);
+      expect(addresses(m.bccRecipients)).toEqual(["audit@example.com"]);
+      const header = (name: string) => m.internetMessageHeaders.find((h) => h.name.toLowerCase() === name)?.value;
+      expect(header("in-reply-to")).toBe(`<${parentRow.rfc_message_id}>`);
+      expect(header("references")?.split(/\s+/).at(-1)).toBe(`<${parentRow.rfc_message_id}>`);
+      expect(header("thread-index")).toBeTruthy();
+      const files = (await (await graphApi(`/messages/${source.provider_message_id}/attachments`, "GET")).json()) as {
+        value: { name: string; contentBytes: string }[];
+      };
+      expect(files.value.map((f) => f.name)).toEqual(["report.xlsx"]);
+      expect(Uint8Array.from(atob(files.value[0]!.contentBytes), (ch) => ch.charCodeAt(0))).toEqual(file);
+      // Nothing is left in Drafts, and the upload is spent.
+      const drafts = (await (await graphApi(`/mailFolders/drafts/messages?$select=id`, "GET")).json()) as {
+        value: unknown[];
+      };
+      expect(drafts.value).toEqual([]);
+      expect((await env.RAW_MAIL.list({ prefix: `uploads/${owner.accountId}/` })).objects).toEqual([]);
+
+      // The thread shows it at once; the synced Sent Items copy is the same record, never a second.
+      const after = (await call(`/api/threads/${target}`, { cookie: owner.cookie })).json;
+      expect(after.messages).toHaveLength(before.messages.length + 1);
+      expect(after.messages.at(-1).attachments.map((a: { filename: string }) => a.filename)).toEqual(["report.xlsx"]);
+      await env.MAILBOX.getByName(inboxId).hint();
+      await expectStored(total, 30_000);
+      const copies = await env.DB.prepare(
+        `SELECT provider_message_id FROM message_sources WHERE account_id = ? AND message_id = ?`,
+      )
+        .bind(owner.accountId, r.json.messageId)
+        .all<{ provider_message_id: string }>();
+      expect(copies.results.map((x) => x.provider_message_id)).toEqual([source.provider_message_id]);
+      expect((await call(`/api/threads/${target}`, { cookie: owner.cookie })).json.messages).toHaveLength(
+        before.messages.length + 1,
+      );
+    },
+  );
+
+  it(
     "a subscription that cannot be renewed shows as Degraded (push lapsed) until it can",
     { timeout: 45_000 },
     async () => {
@@ -485,9 +592,9 @@ describe("Graph sync", () => {
       const base = `${env.GRAPH_API_BASE}/v1.0/users/${MAILBOX}`;
       const folderId = async (name: string) =>
         ((await page(`${base}/mailFolders/${name}`)) as unknown as { id: string }).id;
-      /** What the mailbox holds in the window, in every folder but Junk Email and Deleted Items. */
+      /** What the mailbox holds in the window, in every folder but Junk Email, Deleted Items and Drafts. */
       const mailboxIds = async () => {
-        const skip = new Set([await folderId("junkemail"), await folderId("deleteditems")]);
+        const skip = new Set([await folderId("junkemail"), await folderId("deleteditems"), await folderId("drafts")]);
         const folders = (await page(`${base}/mailFolders?$top=100`)).value.filter((f) => !skip.has(f.id));
         const since = new Date(Date.now() - WINDOW_MS).toISOString().replace(/\.\d{3}Z$/, "Z");
         const ids: string[] = [];

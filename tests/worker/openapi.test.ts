@@ -61,5 +61,12 @@ describe("GET /api/openapi.json", () => {
     };
     expect(reply.required).toEqual(expect.arrayContaining(["inboxId", "to", "text"]));
     expect(Object.keys(reply.properties)).toContain("baseVersion");
+    expect(Object.keys(reply.properties)).toContain("uploadIds");
+    const uploadOp = paths["/api/uploads"]!["post"] as unknown as {
+      requestBody: { content: Record<string, { schema: { required: string[]; properties: Record<string, unknown> } }> };
+    };
+    const upload = uploadOp.requestBody.content["multipart/form-data"]!.schema;
+    expect(upload.required).toEqual(["file"]);
+    expect(upload.properties["file"]).toMatchObject({ type: "string", format: "binary" });
   });
 });

@@ -10,6 +10,7 @@ import { app } from "../../worker/app";
 import { addMailbox, invite, signUp, uniqueEmail, type Actor } from "../support/accounts";
 import { embedCall, exchange, registerPartner, signHs256 } from "../support/embed";
 import { APP_ORIGIN, call, type CallResult } from "../support/http";
+import { deliver } from "../support/store-mail";
 
 interface Tenant {
   owner: Actor;
@@ -21,6 +22,9 @@ interface Tenant {
   partnerId: string;
   /** A widget session of the tenant's partner site. */
   embedToken: string;
+  /** A word only in the tenant's message subject and body. */
+  secretText: string;
+  uploadId: string;
 }
 
 async function tenant(name: string): Promise<Tenant> {
@@ -41,16 +45,19 @@ async function tenant(name: string): Promise<Tenant> {
     cookie: owner.cookie,
     body: { email: uniqueEmail("mailbox"), kind: "shared" },
   });
-  // A conversation in the inbox, as sync would store it.
-  const threadId = ulid();
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO threads (id, account_id, subject, last_message_at, message_count, created_at) VALUES (?, ?, 'Secret deal', ?, 0, ?)`,
-    ).bind(threadId, owner.accountId, Date.now(), Date.now()),
-    env.DB.prepare(
-      `INSERT INTO thread_mailboxes (account_id, thread_id, mailbox_id, last_message_at) VALUES (?, ?, ?, ?)`,
-    ).bind(owner.accountId, threadId, inboxId, Date.now()),
-  ]);
+  // A conversation in the inbox with a message and an attachment, stored as sync stores them.
+  const tag = ulid().toLowerCase();
+  const threadId = await deliver(owner.accountId, inboxId, {
+    id: `deal-${tag}@customer.test`,
+    subject: `Secret deal ${tag}`,
+    to: "inbox@tenant.test",
+    body: `The secret price is ${tag}`,
+    attachment: true,
+  });
+  const form = new FormData();
+  form.append("file", new File([`secret upload ${tag}`], "secret.txt", { type: "text/plain" }));
+  const uploaded = await call("/api/uploads", { cookie: owner.cookie, form });
+  if (uploaded.status !== 201) throw new Error(`upload answered ${uploaded.status}: ${uploaded.text}`);
   const partner = await registerPartner(owner, inboxId);
   const embed = await exchange(await signHs256(partner.secret!, { iss: partner.id, inbox: inboxAddress }));
   return {
@@ -62,12 +69,27 @@ async function tenant(name: string): Promise<Tenant> {
     threadId,
     partnerId: partner.id,
     embedToken: embed.json.accessToken,
+    secretText: tag,
+    uploadId: uploaded.json.upload.id,
   };
+}
+
+/** The tenant's objects in R2 (raw mail, attachments, uploads), with their sizes. */
+async function objects(accountId: string): Promise<string> {
+  const keys: string[] = [];
+  for (const prefix of [`raw/${accountId}/`, `att/${accountId}/`, `uploads/${accountId}/`]) {
+    const listed = await env.RAW_MAIL.list({ prefix });
+    keys.push(...listed.objects.map((o) => `${o.key}:${o.size}`));
+  }
+  return keys.sort().join("\n");
 }
 
 const TENANT_TABLES = [
   "threads",
   "thread_mailboxes",
+  "messages",
+  "message_sources",
+  "attachments",
   "users",
   "sessions",
   "invites",
@@ -247,9 +269,11 @@ const SWEEP: Record<string, Probe> = {
       const m = await env.DB.prepare(`SELECT id FROM messages WHERE account_id = ? AND thread_id = ? LIMIT 1`)
         .bind(b.owner.accountId, b.threadId)
         .first<{ id: string }>();
-      return call(`/api/threads/${b.threadId}/messages/${m?.id ?? "01J00000000000000000000000"}/body`, {
-        cookie: a.owner.cookie,
-      });
+      expect(m, "B's thread has a message").not.toBeNull();
+      // Through B's thread, and through a thread of A's own (the message id alone must not reach B).
+      const ownThread = await call(`/api/threads/${a.threadId}/messages/${m!.id}/body`, { cookie: a.owner.cookie });
+      expect(ownThread.status).toBe(404);
+      return call(`/api/threads/${b.threadId}/messages/${m!.id}/body`, { cookie: a.owner.cookie });
     },
     expect: [404],
   },
@@ -259,10 +283,30 @@ const SWEEP: Record<string, Probe> = {
       const f = await env.DB.prepare(`SELECT id FROM attachments WHERE account_id = ? LIMIT 1`)
         .bind(b.owner.accountId)
         .first<{ id: string }>();
-      return call(`/api/threads/${b.threadId}/attachments/${f?.id ?? "01J00000000000000000000000-0"}`, {
-        cookie: a.owner.cookie,
-      });
+      expect(f, "B's message has an attachment").not.toBeNull();
+      const ownThread = await call(`/api/threads/${a.threadId}/attachments/${f!.id}`, { cookie: a.owner.cookie });
+      expect(ownThread.status).toBe(404);
+      return call(`/api/threads/${b.threadId}/attachments/${f!.id}`, { cookie: a.owner.cookie });
     },
+    expect: [404],
+  },
+  "GET /api/threads/:threadId/export": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/threads/${b.threadId}/export`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
+  "POST /api/uploads": {
+    kind: "targets-b",
+    run: (a) => {
+      const form = new FormData();
+      form.append("file", new File(["mine"], "mine.txt"));
+      return call("/api/uploads", { cookie: a.owner.cookie, form });
+    },
+    expect: [201],
+  },
+  "DELETE /api/uploads/:uploadId": {
+    kind: "targets-b",
+    run: (a, b) => call(`/api/uploads/${b.uploadId}`, { cookie: a.owner.cookie, method: "DELETE" }),
     expect: [404],
   },
   "POST /api/threads/:threadId/forward": {
@@ -285,11 +329,18 @@ const SWEEP: Record<string, Probe> = {
   },
   "POST /api/threads/:threadId/reply": {
     kind: "targets-b",
-    run: (a, b) =>
-      call(`/api/threads/${b.threadId}/reply`, {
+    run: async (a, b) => {
+      // B's upload on A's own thread is not found either.
+      const withUpload = await call(`/api/threads/${a.threadId}/reply`, {
+        cookie: a.owner.cookie,
+        body: { inboxId: a.inboxId, to: ["x@example.com"], text: "hi", uploadIds: [b.uploadId] },
+      });
+      expect(withUpload.status).toBe(404);
+      return call(`/api/threads/${b.threadId}/reply`, {
         cookie: a.owner.cookie,
         body: { inboxId: b.inboxId, to: ["x@example.com"], text: "hi" },
-      }),
+      });
+    },
     expect: [404],
   },
   "GET /api/inboxes/:inboxId/access": {
@@ -437,6 +488,15 @@ describe("tenant isolation sweep", () => {
       b.inboxId,
       b.connectInviteId,
       b.partnerId,
+      b.secretText,
+      b.uploadId,
+      ...(
+        await env.DB.prepare(
+          `SELECT id FROM messages WHERE account_id = ?1 UNION ALL SELECT id FROM attachments WHERE account_id = ?1`,
+        )
+          .bind(b.owner.accountId)
+          .all<{ id: string }>()
+      ).results.map((r) => r.id),
     ];
   });
 
@@ -451,6 +511,7 @@ describe("tenant isolation sweep", () => {
     if (probe.kind === "no-tenant-data") continue;
     it(`${route}: A cannot read or change B`, async () => {
       const before = await dump(b.owner.accountId);
+      const storedBefore = await objects(b.owner.accountId);
       const r = probe.kind === "targets-b" ? await probe.run(a, b) : await probe.run(a);
       if (probe.kind === "targets-b") expect(probe.expect).toContain(r.status);
       else expect(r.status).toBe(200);
@@ -458,6 +519,7 @@ describe("tenant isolation sweep", () => {
       const echoed = route === "PUT /api/inboxes/:inboxId/access" ? [b.member.userId] : [];
       for (const secret of bSecrets.filter((s) => !echoed.includes(s))) expect(r.text).not.toContain(secret);
       expect(await dump(b.owner.accountId)).toBe(before);
+      expect(await objects(b.owner.accountId)).toBe(storedBefore);
     });
   }
 });

@@ -16,7 +16,11 @@ export const emailSchema = z
   .string()
   .trim()
   .max(254)
-  .regex(/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[^\s@<>()",;:\\[\]]+$/, "must be an email address")
+  // Control characters (NUL included, which \s does not cover) never belong in an address header.
+  .regex(
+    /^[^\s\x00-\x1f\x7f@<>()",;:\\[\]]+@[^\s\x00-\x1f\x7f@<>()",;:\\[\]]+\.[^\s\x00-\x1f\x7f@<>()",;:\\[\]]+$/,
+    "must be an email address",
+  )
   .transform((s) => s.toLowerCase());
 
 export const idSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "must be a Postroom id");
@@ -355,6 +359,26 @@ const headerSafe = (max: number) =>
     .max(max)
     .refine((s) => !/[\r\n\0]/.test(s), "must not contain line breaks or NUL");
 
+/** Files a user uploaded for a message they are writing (POST /api/uploads), attached on send. */
+export const MAX_UPLOAD_FILE_BYTES = 2 * 1024 * 1024;
+/** All files of one message together (uploads and forwarded ones): Graph's MIME send takes 4 MB, base64 adds a third. */
+export const MAX_MESSAGE_FILE_BYTES = 2_800_000;
+export const MAX_MESSAGE_FILES = 10;
+const uploadIds = z.array(idSchema).max(MAX_MESSAGE_FILES).default([]);
+
+export const uploadRequest = z.object({
+  file: z.file().meta({ description: `One file, at most ${MAX_UPLOAD_FILE_BYTES} bytes` }),
+});
+export const uploadView = z.object({
+  id: idSchema,
+  filename: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  /** Epoch ms after which the upload can no longer be attached. */
+  expiresAt: z.number().int(),
+});
+export type UploadView = z.infer<typeof uploadView>;
+
 export const sendReplyRequest = z
   .object({
     /** The inbox whose address sends (it must be one of the thread's inboxes). */
@@ -372,6 +396,8 @@ export const sendReplyRequest = z
      * arrived since, the send is refused with 409 and them, so nobody answers blind.
      */
     baseVersion: z.number().int().nonnegative().optional(),
+    /** Files uploaded by the sender (POST /api/uploads) to attach. */
+    uploadIds,
   })
   .strict();
 export type SendReplyRequest = z.input<typeof sendReplyRequest>;
@@ -387,6 +413,7 @@ export const forwardRequest = z
     text: z.string().max(200_000).default(""),
     messageId: idSchema.optional(),
     baseVersion: z.number().int().nonnegative().optional(),
+    uploadIds,
   })
   .strict();
 export type ForwardRequest = z.input<typeof forwardRequest>;
@@ -399,6 +426,7 @@ export const newMessageRequest = z
     bcc: z.array(emailSchema).max(50).default([]),
     subject: headerSafe(998).pipe(z.string().trim().min(1, "a subject is required")),
     text: z.string().min(1).max(200_000),
+    uploadIds,
   })
   .strict();
 export type NewMessageRequest = z.input<typeof newMessageRequest>;

@@ -22,12 +22,27 @@ export interface Outgoing {
   attachments?: { filename: string; contentType: string; data: Uint8Array }[];
 }
 
+/** Ids copied from received mail are the sender's text: one that could break a header line is left out. */
+export const usableIds = (ids: readonly (string | null)[]): string[] =>
+  ids.filter((id): id is string => id !== null && id.length > 0 && !UNSAFE.test(id) && !/[<>\s]/.test(id));
+
+const UNSAFE = /[\r\n\0]/;
+
+/** The last line of defence: request values were validated, stored ones filtered; a slip here is a bug. */
+function assertHeaderSafe(o: Outgoing): void {
+  const values = [o.from, ...o.to, ...o.cc, ...o.bcc, o.subject, o.messageId, o.inReplyTo ?? "", ...o.references];
+  for (const a of o.attachments ?? []) values.push(a.filename, a.contentType);
+  if (values.some((v) => UNSAFE.test(v)))
+    throw new Error("a header value of an outgoing message has a line break or NUL");
+}
+
 export function trimReferences(ids: string[]): string[] {
   if (ids.length <= MAX_REFERENCES) return ids;
   return [ids[0]!, ...ids.slice(ids.length - (MAX_REFERENCES - 1))];
 }
 
 export function composeMessage(o: Outgoing): string {
+  assertHeaderSafe(o);
   const msg = createMimeMessage();
   msg.setSender(o.from);
   msg.setRecipients(o.to);

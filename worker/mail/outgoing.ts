@@ -1,6 +1,6 @@
 /**
  * Sending from a connected mailbox through its own provider (Gmail messages.send, into the thread
- * when there is one; Graph sendMail with the MIME), then storing the sent copy at once under the id
+ * when there is one; Graph createReply and send for a reply, sendMail with the MIME otherwise), then storing the sent copy at once under the id
  * the provider will sync it with (or its Message-ID), so it is shown immediately and never twice.
  */
 import { and, eq } from "drizzle-orm";
@@ -17,6 +17,7 @@ import { storeMessage } from "../sync/store-message";
 import { notifyThread } from "../threads/live-notify";
 import { sendHosted } from "../hosted/send";
 import { base64url, composeMessage, type Outgoing } from "./compose";
+import { sendGraphReply } from "./graph-reply";
 
 type Mailbox = typeof mailboxes.$inferSelect;
 
@@ -54,7 +55,13 @@ export async function sendFromMailbox(
   c: Context<AppEnv>,
   mailbox: Mailbox,
   message: Omit<Outgoing, "from">,
-  options: { gmailThreadId: string | null; action: string; actor?: SendActor },
+  options: {
+    gmailThreadId: string | null;
+    /** Graph: the answered message's immutable id in this mailbox; the reply then goes through createReply. */
+    graphReplyToId?: string | null;
+    action: string;
+    actor?: SendActor;
+  },
 ): Promise<Sent> {
   const p: SendActor = options.actor ?? {
     accountId: c.var.principal.accountId,
@@ -64,7 +71,7 @@ export async function sendFromMailbox(
   assertCanSend(mailbox);
   if (mailbox.provider === "hosted") {
     const hosted = await sendHosted(c, mailbox, message);
-    return recordSent(c, mailbox, { ...message, messageId: hosted.rfcMessageId }, options, hosted);
+    return recordSent(c, mailbox, p, { ...message, messageId: hosted.rfcMessageId }, options, hosted);
   }
   const lease = await c.env.MAILBOX.getByName(mailbox.id).leaseAccessToken();
   if (!lease.ok) {
@@ -74,7 +81,8 @@ export async function sendFromMailbox(
       `${mailbox.address} cannot send right now (${lease.reason}); see Settings › Inbox connections`,
     );
   }
-  const mime = composeMessage({ ...message, from: mailbox.address });
+  let mime = composeMessage({ ...message, from: mailbox.address });
+  let rfcMessageId = message.messageId;
   const apis = readProviderConfig(c.env);
   let providerMessageId: string;
   let providerThreadId: string | null = null;
@@ -86,6 +94,16 @@ export async function sendFromMailbox(
     if (!sent.ok) throw new ApiError(502, "send_failed", `Gmail did not accept the message (${sent.kind})`);
     providerMessageId = sent.value.id;
     providerThreadId = sent.value.threadId;
+  } else if (options.graphReplyToId) {
+    const delegate = lease.grantEmail !== lease.address ? lease.address : null;
+    const graph = new GraphClient(apis.microsoft.graphApiBase, lease.accessToken, delegate);
+    const sent = await sendGraphReply(graph, options.graphReplyToId, message);
+    if (!sent.ok) throw new ApiError(502, "send_failed", `Microsoft did not accept the message (${sent.kind})`);
+    // The stored copy carries the Message-ID Exchange gave the reply, under the id the sync will see.
+    rfcMessageId = sent.value.rfcMessageId;
+    mime = composeMessage({ ...message, messageId: rfcMessageId, from: mailbox.address });
+    providerMessageId = sent.value.id;
+    providerThreadId = sent.value.conversationId;
   } else {
     const delegate = lease.grantEmail !== lease.address ? lease.address : null;
     const sent = await new GraphClient(apis.microsoft.graphApiBase, lease.accessToken, delegate).sendMime(mime);
@@ -93,18 +111,22 @@ export async function sendFromMailbox(
     // Graph returns no id for sendMail: the synced Sent Items copy links to this one by Message-ID.
     providerMessageId = `sent:${message.messageId}`;
   }
-  return recordSent(c, mailbox, message, options, { providerMessageId, providerThreadId, mime });
+  return recordSent(c, mailbox, p, { ...message, messageId: rfcMessageId }, options, {
+    providerMessageId,
+    providerThreadId,
+    mime,
+  });
 }
 
 /** Stores the sent copy at once (shown immediately, never twice), audits it and refreshes open views. */
 async function recordSent(
   c: Context<AppEnv>,
   mailbox: Mailbox,
+  p: SendActor,
   message: Omit<Outgoing, "from">,
   options: { action: string },
   delivered: { providerMessageId: string; providerThreadId: string | null; mime: string },
 ): Promise<Sent> {
-  const p = c.var.principal;
   const { providerMessageId, providerThreadId, mime } = delivered;
   const stored = await storeMessage(c.var.db, c.env.RAW_MAIL, {
     accountId: p.accountId,

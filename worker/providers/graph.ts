@@ -57,6 +57,19 @@ const messageMetaSchema = z.object({
 });
 export type GraphMessageMeta = z.infer<typeof messageMetaSchema>;
 
+const draftSchema = z.object({
+  id: z.string().min(1),
+  internetMessageId: z.string().min(3),
+  conversationId: z.string().nullable().optional(),
+});
+export type GraphDraft = z.infer<typeof draftSchema>;
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
 const subscriptionSchema = z.object({
   id: z.string().min(1),
   expirationDateTime: z.string(),
@@ -172,6 +185,66 @@ export class GraphClient {
       headers: { ...this.#headers(), "content-type": "text/plain" },
     });
     return r.ok ? { ok: true, value: null } : failure(r);
+  }
+
+  /**
+   * A reply draft to a message (POST createReply): Exchange fills in the threading headers
+   * (In-Reply-To, References, Thread-Index) and the conversation, and with immutable ids the draft
+   * keeps its id when it moves to Sent Items on send.
+   */
+  createReply(messageId: string): Promise<GraphResult<GraphDraft>> {
+    return this.#call(`${this.#root}${this.#user}/messages/${encodeURIComponent(messageId)}/createReply`, draftSchema, {
+      method: "POST",
+      body: "{}",
+    });
+  }
+
+  /** Replaces a draft's recipients, subject and body with exactly the given ones. */
+  updateDraft(
+    draftId: string,
+    fields: { to: string[]; cc: string[]; bcc: string[]; subject: string; text: string },
+  ): Promise<GraphResult<GraphDraft>> {
+    const list = (addresses: string[]) => addresses.map((address) => ({ emailAddress: { address } }));
+    return this.#call(`${this.#root}${this.#user}/messages/${encodeURIComponent(draftId)}`, draftSchema, {
+      method: "PATCH",
+      body: JSON.stringify({
+        toRecipients: list(fields.to),
+        ccRecipients: list(fields.cc),
+        bccRecipients: list(fields.bcc),
+        subject: fields.subject,
+        body: { contentType: "text", content: fields.text },
+      }),
+    });
+  }
+
+  /** Adds one file to a draft (a file attachment of at most 3 MB, Graph's limit for one request). */
+  addDraftAttachment(
+    draftId: string,
+    file: { filename: string; contentType: string; data: Uint8Array },
+  ): Promise<GraphResult<unknown>> {
+    return this.#call(`${this.#root}${this.#user}/messages/${encodeURIComponent(draftId)}/attachments`, z.unknown(), {
+      method: "POST",
+      body: JSON.stringify({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        name: file.filename,
+        contentType: file.contentType,
+        contentBytes: bytesToBase64(file.data),
+      }),
+    });
+  }
+
+  sendDraft(draftId: string): Promise<GraphResult<unknown>> {
+    return this.#call(`${this.#root}${this.#user}/messages/${encodeURIComponent(draftId)}/send`, z.unknown(), {
+      method: "POST",
+      body: "{}",
+    });
+  }
+
+  /** Removes a draft that could not be completed, so it does not linger in the mailbox's Drafts. */
+  deleteMessage(messageId: string): Promise<GraphResult<unknown>> {
+    return this.#call(`${this.#root}${this.#user}/messages/${encodeURIComponent(messageId)}`, z.unknown(), {
+      method: "DELETE",
+    });
   }
 
   async me(): Promise<{ ok: true; id: string; address: string } | { ok: false; status: number }> {

@@ -10,21 +10,23 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { forwardRequest, idSchema, newMessageRequest, sendReplyRequest } from "../contracts";
+import { forwardRequest, idSchema, MAX_MESSAGE_FILE_BYTES, newMessageRequest, sendReplyRequest } from "../contracts";
 import { attachments, inboxAccess, mailboxes, messageSources, messages, threadMailboxes, threads } from "../db/schema";
 import { ApiError, forbidden, notFound } from "../errors";
 import { validate } from "../lib/validate";
 import { assertCanSend, newRfcId, sendFromMailbox } from "../mail/outgoing";
+import { usableIds } from "../mail/compose";
+import { releaseUploads, safeContentType, safeFilename, takeUploads } from "../mail/uploads";
 import { requireInboxAccess } from "../middleware/inbox-access";
 import { threadCollaboration } from "../threads/collaboration";
 import { threadMessages } from "../threads/messages";
 
 const threadParam = z.object({ threadId: idSchema });
-/** Graph takes MIME up to 4 MB; base64 adds a third, so forwarded files stay under this. */
-const MAX_FORWARDED_BYTES = 2_800_000;
+
+const uploader = (c: Context<AppEnv>) => ({ accountId: c.var.principal.accountId, userId: c.var.principal.userId });
 
 /** Light users read and write notes; they never send. */
-function assertSender(c: Context<AppEnv>): void {
+export function assertSender(c: Context<AppEnv>): void {
   if (!["owner", "admin", "member"].includes(c.var.principal.role)) throw forbidden("Your role cannot send mail");
 }
 
@@ -100,22 +102,25 @@ async function replyContext(
       { version: thread.version, messages: newMessages, notes: collab.notes },
     );
   }
-  // Gmail keeps the sent mail in the conversation when told its thread.
-  const source =
-    mailbox.provider === "gmail"
-      ? await c.var.db
-          .select({ t: messageSources.providerThreadId })
-          .from(messageSources)
-          .where(
-            and(
-              eq(messageSources.accountId, p.accountId),
-              eq(messageSources.mailboxId, mailbox.id),
-              eq(messageSources.messageId, parent.id),
-            ),
-          )
-          .get()
-      : undefined;
-  return { mailbox, parent, gmailThreadId: source?.t ?? null };
+  // Gmail keeps the sent mail in the conversation when told its thread; Graph replies to the
+  // mailbox's own copy of the message (a sendMail placeholder has no id Graph knows).
+  const source = await c.var.db
+    .select({ t: messageSources.providerThreadId, id: messageSources.providerMessageId })
+    .from(messageSources)
+    .where(
+      and(
+        eq(messageSources.accountId, p.accountId),
+        eq(messageSources.mailboxId, mailbox.id),
+        eq(messageSources.messageId, parent.id),
+      ),
+    )
+    .get();
+  return {
+    mailbox,
+    parent,
+    gmailThreadId: mailbox.provider === "gmail" ? (source?.t ?? null) : null,
+    graphMessageId: mailbox.provider === "graph" && source && !source.id.startsWith("sent:") ? source.id : null,
+  };
 }
 
 const prefixed = (prefix: string, subject: string) =>
@@ -127,11 +132,12 @@ export const sendRoutes = new Hono<AppEnv>()
     assertSender(c);
     const { threadId } = c.req.valid("param");
     const body = c.req.valid("json");
-    const { mailbox, parent, gmailThreadId } = await replyContext(c, threadId, {
+    const { mailbox, parent, gmailThreadId, graphMessageId } = await replyContext(c, threadId, {
       inboxId: body.inboxId,
       messageId: body.replyToMessageId,
       baseVersion: body.baseVersion,
     });
+    const files = await takeUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds);
     const sent = await sendFromMailbox(
       c,
       mailbox,
@@ -142,11 +148,13 @@ export const sendRoutes = new Hono<AppEnv>()
         subject: body.subject ?? prefixed("Re", parent.subject),
         text: body.text,
         messageId: newRfcId(mailbox),
-        inReplyTo: parent.rfcMessageId,
-        references: [...(JSON.parse(parent.references) as string[]), parent.rfcMessageId],
+        inReplyTo: usableIds([parent.rfcMessageId])[0] ?? null,
+        references: usableIds([...(JSON.parse(parent.references) as string[]), parent.rfcMessageId]),
+        attachments: files,
       },
-      { gmailThreadId, action: "message.sent" },
+      { gmailThreadId, graphReplyToId: graphMessageId, action: "message.sent" },
     );
+    await releaseUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds);
     return c.json(sent, 201);
   })
   .post("/:threadId/forward", validate("param", threadParam), validate("json", forwardRequest), async (c) => {
@@ -167,15 +175,23 @@ export const sendRoutes = new Hono<AppEnv>()
       if (!object) continue;
       const data = new Uint8Array(await object.arrayBuffer());
       total += data.byteLength;
-      if (total > MAX_FORWARDED_BYTES) {
+      if (total > MAX_MESSAGE_FILE_BYTES) {
         throw new ApiError(
           413,
           "attachments_too_large",
-          `The attachments are too large to forward from Postroom (over ${Math.round(MAX_FORWARDED_BYTES / 1_000_000)} MB)`,
+          `The attachments are too large to forward from Postroom (over ${Math.round(MAX_MESSAGE_FILE_BYTES / 1_000_000)} MB)`,
         );
       }
-      carried.push({ filename: f.filename || "attachment", contentType: f.mimeType, data });
+      // The name and type come from the received mail: made safe before they go into a part header.
+      carried.push({
+        filename: safeFilename(f.filename || "attachment"),
+        contentType: safeContentType(f.mimeType),
+        data,
+      });
     }
+    carried.push(
+      ...(await takeUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds, { bytes: total, files: carried.length })),
+    );
     const from = parent.fromName ? `${parent.fromName} <${parent.fromAddress}>` : parent.fromAddress;
     const to = (JSON.parse(parent.to) as { name: string; address: string }[]).map((a) => a.address).join(", ");
     const quoted = [
@@ -197,12 +213,13 @@ export const sendRoutes = new Hono<AppEnv>()
         subject: prefixed("Fwd", parent.subject),
         text: body.text ? `${body.text}\n\n${quoted}` : quoted,
         messageId: newRfcId(mailbox),
-        inReplyTo: parent.rfcMessageId,
-        references: [...(JSON.parse(parent.references) as string[]), parent.rfcMessageId],
+        inReplyTo: usableIds([parent.rfcMessageId])[0] ?? null,
+        references: usableIds([...(JSON.parse(parent.references) as string[]), parent.rfcMessageId]),
         attachments: carried,
       },
       { gmailThreadId, action: "message.forwarded" },
     );
+    await releaseUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds);
     return c.json(sent, 201);
   });
 
@@ -220,6 +237,7 @@ export const newMessageRoutes = new Hono<AppEnv>().post(
       .where(and(eq(mailboxes.accountId, c.var.principal.accountId), eq(mailboxes.id, c.req.param("inboxId"))))
       .get();
     if (!mailbox) throw notFound("Inbox");
+    const files = await takeUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds);
     const sent = await sendFromMailbox(
       c,
       mailbox,
@@ -232,9 +250,11 @@ export const newMessageRoutes = new Hono<AppEnv>().post(
         messageId: newRfcId(mailbox),
         inReplyTo: null,
         references: [],
+        attachments: files,
       },
       { gmailThreadId: null, action: "message.sent" },
     );
+    await releaseUploads(c.env.RAW_MAIL, uploader(c), body.uploadIds);
     return c.json(sent, 201);
   },
 );
