@@ -245,6 +245,9 @@ describe("the whole journey in a real browser", () => {
     expect(await row.locator(".health").textContent()).toBe("Health: Failing");
     expect(await row.textContent()).toContain("Access expired or was withdrawn");
     expect(await row.textContent()).toContain("access was revoked");
+    // Nothing syncs while it fails, and the progress line says so rather than "Up to date".
+    await visible(row.getByText("Stopped", { exact: true }));
+    expect(await row.textContent()).not.toContain("Up to date");
     await screenshot(admin, "journey-connections-failing");
     await expectAccessible(admin, "connections with a failing inbox");
     // The inbox rail says so too.
@@ -270,6 +273,7 @@ describe("the whole journey in a real browser", () => {
     await admin.reload();
     const good = await visible(connectionRow(admin, SALES));
     expect(await good.locator(".health").textContent()).toBe("Health: Good");
+    expect(await good.getByText("Stopped", { exact: true }).count()).toBe(0);
     await screenshot(admin, "journey-connections-reconnected");
 
     // Everything that arrived while it was failing is in the inbox.

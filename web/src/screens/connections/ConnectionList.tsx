@@ -107,7 +107,7 @@ function ConnectionRow({
           </p>
         )}
         {c.disconnectedAt === null && c.provider !== "hosted" && <HistoryWindow connection={c} />}
-        {c.disconnectedAt === null && <SyncProgress inboxId={c.id} />}
+        {c.disconnectedAt === null && <SyncProgress inboxId={c.id} stopped={c.health === "failing"} />}
       </div>
       <div class="row-actions">
         <button type="button" class="button button-small button-danger-quiet" onClick={() => onDisconnect(c)}>
