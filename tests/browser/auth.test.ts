@@ -5,6 +5,7 @@
  */
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectAccessible } from "./support/accessibility";
 import { DESKTOP, PHONE, launchBrowser, screenshot } from "./support/browser";
 import { startDevServer, type DevServer } from "./support/dev-server";
 
@@ -78,6 +79,7 @@ describe("sign-in and team management in a real browser", () => {
     expect(await owner.getByLabel("Work email").isVisible()).toBe(true);
     expect(await owner.title()).toBe("Sign in · Postroom");
     await screenshot(owner, "signin-desktop");
+    await expectAccessible(owner, "sign-in");
 
     const phone = await openPage("phone", PHONE);
     await phone.goto(`${origin}/signin`);
@@ -95,6 +97,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(owner.getByText("Enter an email address like name@example.com."));
     expect(await owner.getByLabel("Work email").getAttribute("aria-invalid")).toBe("true");
     await screenshot(owner, "signup-invalid");
+    await expectAccessible(owner, "sign-up with a mistake");
 
     await owner.getByLabel("Work email").fill("Ada@Example.com");
     await owner.getByRole("button", { name: "Create workspace" }).click();
@@ -102,6 +105,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(owner.getByText("Check your email to confirm the address and create the workspace."));
     expect(await owner.locator(".sent-to").textContent()).toBe("Sent to ada@example.com");
     await screenshot(owner, "signup-sent");
+    await expectAccessible(owner, "sign-up sent");
 
     // The emailed link opens a page that waits for a click, and the token leaves the address bar.
     const verifyLink = await server.latestLink("ada@example.com", "/auth/verify");
@@ -109,6 +113,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(heading(owner, "Sign in to Postroom"));
     expect(owner.url()).toBe(`${origin}/auth/verify`);
     await screenshot(owner, "verify-desktop");
+    await expectAccessible(owner, "sign-in link page");
     await owner.getByRole("button", { name: "Sign in to Postroom" }).click();
 
     // The app shell: empty inbox with the owner's hint, account details in the menu.
@@ -120,6 +125,7 @@ describe("sign-in and team management in a real browser", () => {
     expect(await nav.getByRole("link").allTextContents()).toEqual(["Inbox", "Users", "Inbox connections", "Audit log"]);
     expect(await nav.getByRole("link", { name: "Inbox", exact: true }).getAttribute("aria-current")).toBe("page");
     await screenshot(owner, "inbox-owner");
+    await expectAccessible(owner, "empty inbox");
 
     // Keyboard: the first Tab reaches the skip link, which moves focus to the page's content.
     await owner.keyboard.press("Tab");
@@ -131,6 +137,7 @@ describe("sign-in and team management in a real browser", () => {
     expect(await menu.textContent()).toContain("ada@example.com");
     expect(await menu.textContent()).toContain("Owner · Acme Support");
     await screenshot(owner, "account-menu");
+    await expectAccessible(owner, "account menu");
     await owner.keyboard.press("Escape");
     await menu.waitFor({ state: "hidden" });
 
@@ -151,6 +158,7 @@ describe("sign-in and team management in a real browser", () => {
     expect(await pending.getByRole("listitem").count()).toBe(1);
     expect(await pending.getByRole("listitem").textContent()).toMatch(/Pending.*Member/);
     await screenshot(owner, "users-invited");
+    await expectAccessible(owner, "users with a pending invitation");
 
     // Inviting someone who is already a member is refused, and the server's reason sits on the field.
     await owner.getByLabel("Email address").fill("ada@example.com");
@@ -165,6 +173,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(heading(member, "Join the team"));
     expect(member.url()).toBe(`${origin}/auth/invite`);
     await screenshot(member, "invite-desktop");
+    await expectAccessible(member, "invitation link page");
     await member.getByRole("button", { name: "Join the team" }).click();
     await member.waitForURL(`${origin}/`);
     await visible(member.getByRole("heading", { name: "No inboxes connected yet" }));
@@ -182,6 +191,7 @@ describe("sign-in and team management in a real browser", () => {
     expect(await member.getByRole("button", { name: /Remove/ }).count()).toBe(0);
     expect(await member.getByText("Invite someone").count()).toBe(0);
     await screenshot(member, "users-member");
+    await expectAccessible(member, "users, read-only");
 
     // Back with the owner: both people are listed and the invitation is no longer pending.
     await owner.reload();
@@ -212,6 +222,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(owner.getByText("bea@example.com is now admin."));
     expect(await owner.getByLabel("Role of bea@example.com").inputValue()).toBe("admin");
     await screenshot(owner, "users-desktop");
+    await expectAccessible(owner, "users");
 
     await owner.getByRole("button", { name: "Dismiss" }).click();
     await owner.getByText("bea@example.com is now admin.").waitFor({ state: "hidden" });
@@ -240,6 +251,7 @@ describe("sign-in and team management in a real browser", () => {
     expect(log.at(-1)).toContain("Acme Support");
     expect(await owner.getByRole("button", { name: "Load more" }).count()).toBe(0);
     await screenshot(owner, "audit-desktop");
+    await expectAccessible(owner, "audit log");
     await owner.getByLabel("Action").selectOption("invite.accepted");
     await visible(owner.getByText("1 event shown"));
     expect(await rows.count()).toBe(1);
@@ -250,6 +262,7 @@ describe("sign-in and team management in a real browser", () => {
     await owner.getByRole("button", { name: "Remove bea@example.com" }).click();
     const dialog = await visible(owner.getByRole("dialog", { name: "Remove bea@example.com?" }));
     await screenshot(owner, "users-remove-dialog");
+    await expectAccessible(owner, "remove dialog");
     await dialog.getByRole("button", { name: "Remove" }).click();
     await dialog.waitFor({ state: "hidden" });
     await visible(owner.getByText("bea@example.com was removed."));
@@ -264,6 +277,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(owner.getByText("This browser"));
     expect(await owner.locator(".rows > li").count()).toBe(1);
     await screenshot(owner, "sessions-desktop");
+    await expectAccessible(owner, "sessions");
 
     await (await openAccountMenu(owner)).getByRole("button", { name: "Sign out" }).click();
     await owner.waitForURL(`${origin}/signin`);
@@ -290,6 +304,7 @@ describe("sign-in and team management in a real browser", () => {
     await visible(again.getByText("This link has already been used. Ask for a new one from the sign-in page."));
     expect(again.url()).toBe(`${server.origin}/auth/verify`);
     await screenshot(again, "verify-used");
+    await expectAccessible(again, "used link");
     await again.getByRole("link", { name: "Back to sign in" }).click();
     await again.waitForURL(`${server.origin}/signin`);
     await visible(heading(again, "Sign in to Postroom"));
@@ -298,6 +313,12 @@ describe("sign-in and team management in a real browser", () => {
     await again.goto(`${server.origin}/auth/invite`);
     await visible(heading(again, "This link is incomplete"));
     expect(await again.getByRole("button", { name: "Join the team" }).count()).toBe(0);
+    await expectAccessible(again, "incomplete link");
+
+    // An address that leads nowhere says so, inside the app.
+    await first.goto(`${server.origin}/no-such-page`);
+    await visible(heading(first, "Page not found"));
+    await expectAccessible(first, "not found");
 
     expect(problems).toEqual([]);
   });

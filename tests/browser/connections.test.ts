@@ -6,6 +6,7 @@
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConnectionView } from "../../worker/contracts";
+import { expectAccessible } from "./support/accessibility";
 import { DESKTOP, PHONE, launchBrowser, screenshot } from "./support/browser";
 import { startDevServer, type DevServer } from "./support/dev-server";
 
@@ -119,6 +120,7 @@ describe("connecting mailboxes in a real browser", () => {
     await visible(admin.getByText("Everyone with access on the account reads it and replies as this address"));
     await visible(admin.getByText("A person’s own mailbox; only people you give access see it"));
     await screenshot(admin, "connections-empty");
+    await expectAccessible(admin, "connections, empty");
 
     // A typo is caught before any request.
     await admin.getByLabel("Mailbox address").fill("sales@demo");
@@ -132,6 +134,7 @@ describe("connecting mailboxes in a real browser", () => {
     expect(await pending.getByRole("listitem").count()).toBe(1);
     expect(await pending.getByRole("listitem").textContent()).toMatch(/sales@demo\.test.*Pending.*Shared · sent/);
     await screenshot(admin, "connections-invited");
+    await expectAccessible(admin, "connections with an invitation");
 
     // The mailbox's owner opens the link: no account, no session. The token leaves the address bar.
     const owner = await openConnectLink("sales@demo.test", "sales");
@@ -147,6 +150,7 @@ describe("connecting mailboxes in a real browser", () => {
     expect(text).toContain("On the next page, sign in as sales@demo.test.");
     expect(text).toContain("sign in as a person who has Full Access to it");
     await screenshot(owner, "connect-desktop");
+    await expectAccessible(owner, "connect page");
 
     // The acknowledgement is required before leaving for Google.
     const ack = owner.getByRole("checkbox", {
@@ -159,6 +163,7 @@ describe("connecting mailboxes in a real browser", () => {
     expect(await owner.evaluate(() => document.activeElement?.id)).toBe("ack-shared");
     expect(owner.url()).toBe(`${origin}/connect`);
     await screenshot(owner, "connect-ack-required");
+    await expectAccessible(owner, "connect page with a mistake");
 
     // The same page on a phone, from the same link (it stays usable until the mailbox is connected).
     const phone = await openConnectLink("sales@demo.test", "sales-phone", PHONE);
@@ -179,6 +184,7 @@ describe("connecting mailboxes in a real browser", () => {
     await visible(owner.getByText("you can close this page"));
     expect(await owner.title()).toBe("Mailbox connected · Postroom");
     await screenshot(owner, "connect-result-connected");
+    await expectAccessible(owner, "connected");
 
     // The admin sees the mailbox connected and healthy, and the invitation used.
     await admin.reload();
@@ -193,6 +199,7 @@ describe("connecting mailboxes in a real browser", () => {
     await admin.getByText("Used and revoked (1)").click();
     expect(await admin.locator(".past").getByRole("listitem").first().textContent()).toMatch(/sales@demo\.test.*Used/);
     await screenshot(admin, "connections-connected");
+    await expectAccessible(admin, "connections");
 
     // Inviting the same address again is refused with the way out: a reconnect link.
     await admin.getByLabel("Mailbox address").fill("sales@demo.test");
@@ -201,6 +208,7 @@ describe("connecting mailboxes in a real browser", () => {
       admin.getByRole("status").filter({ hasText: "sales@demo.test is already connected" }),
     );
     await screenshot(admin, "connections-already-connected");
+    await expectAccessible(admin, "already connected");
     await already.getByRole("button", { name: "Send reconnect link" }).click();
     await visible(admin.getByText("Reconnect link sent to sales@demo.test."));
     const reconnectRow = pending.getByRole("listitem").filter({ hasText: "Reconnect link" });
@@ -213,6 +221,7 @@ describe("connecting mailboxes in a real browser", () => {
     await visible(heading(again, "Reconnect a mailbox to Postroom"));
     expect(await again.getByRole("checkbox").count()).toBe(0);
     await screenshot(again, "connect-reconnect");
+    await expectAccessible(again, "reconnect page");
 
     // Revoking it makes the link say so.
     await reconnectRow.getByRole("button", { name: "Revoke reconnect link to sales@demo.test" }).click();
@@ -222,6 +231,7 @@ describe("connecting mailboxes in a real browser", () => {
     const revoked = await openConnectLink("sales@demo.test", "sales-revoked");
     await visible(heading(revoked, "This invitation was withdrawn"));
     await screenshot(revoked, "connect-revoked");
+    await expectAccessible(revoked, "withdrawn invitation");
 
     expect(problems).toEqual([]);
   });
@@ -257,6 +267,7 @@ describe("connecting mailboxes in a real browser", () => {
     await visible(page.getByRole("heading", { name: "To try again" }));
     expect(text).toContain("Open the invitation email again and select its link.");
     await screenshot(page, "connect-result-wrong-account");
+    await expectAccessible(page, "wrong account");
 
     // Nothing was connected: the invitation is still pending.
     await admin.reload();
@@ -344,6 +355,7 @@ describe("connecting mailboxes in a real browser", () => {
     expect(await failing.textContent()).toContain("Goes to sam@demo-ms.test, who signs in again.");
     expect(await connectionRow("sales@demo.test").locator(".health").textContent()).toBe("Health: Degraded");
     await screenshot(admin, "connections-failing");
+    await expectAccessible(admin, "connections failing");
     await admin.setViewportSize(PHONE);
     await noSideScroll(admin);
     await screenshot(admin, "connections-failing-phone");
@@ -373,6 +385,7 @@ describe("connecting mailboxes in a real browser", () => {
     await visible(dialog.getByRole("button", { name: "Disconnect, delete conversations" }));
     await dialog.getByRole("radio", { name: /Keep them/ }).check();
     await screenshot(admin, "connections-disconnect-dialog");
+    await expectAccessible(admin, "disconnect dialog");
 
     await dialog.getByRole("button", { name: "Disconnect, keep conversations" }).click();
     await dialog.waitFor({ state: "hidden" });
@@ -389,6 +402,7 @@ describe("connecting mailboxes in a real browser", () => {
     expect(await archived.textContent()).toMatch(/Disconnected.*Microsoft 365 · Shared · disconnected/);
     expect(await archived.textContent()).toContain("Conversations kept, read-only.");
     await screenshot(admin, "connections-archived");
+    await expectAccessible(admin, "disconnected inboxes");
 
     // Deleting the archive's conversations asks again, then removes it for good.
     await archived.getByRole("button", { name: "Delete conversations… of support@demo-ms.test" }).click();
@@ -449,6 +463,7 @@ describe("connecting mailboxes in a real browser", () => {
       "Confirm who you are and your email address",
     ]);
     await screenshot(page, "connect-result-missing-scope");
+    await expectAccessible(page, "missing permissions");
     expect(problems).toEqual([]);
   });
 
@@ -462,6 +477,7 @@ describe("connecting mailboxes in a real browser", () => {
     await visible(page.getByRole("button", { name: "Continue with Google" }));
     await visible(page.getByRole("button", { name: "Continue with Microsoft" }));
     await screenshot(page, "signin-providers");
+    await expectAccessible(page, "sign-in with an error");
 
     for (const [code, text] of [
       ["invalid_state", "Sign-in could not be matched to this browser"],

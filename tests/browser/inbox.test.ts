@@ -5,6 +5,7 @@
  */
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectAccessible } from "./support/accessibility";
 import { DESKTOP, PHONE, launchBrowser, screenshot } from "./support/browser";
 import { startDevServer, type DevServer } from "./support/dev-server";
 
@@ -135,6 +136,7 @@ describe("reading and answering mail in a real browser", () => {
     expect(rowText).toMatch(/just now|minutes? ago/);
     await noSideScroll(admin);
     await screenshot(admin, "inbox-desktop");
+    await expectAccessible(admin, "inbox");
 
     // Choosing the inbox puts it in the address, so a reload keeps it.
     await salesLink.click();
@@ -184,6 +186,7 @@ describe("reading and answering mail in a real browser", () => {
     expect(await admin.getByRole("textbox", { name: "Message" }).inputValue()).toBe("");
     await noSideScroll(admin);
     await screenshot(admin, "thread-desktop");
+    await expectAccessible(admin, "conversation");
 
     // The same conversation on a phone.
     const phone = await openPage("admin-phone", PHONE);
@@ -209,6 +212,7 @@ describe("reading and answering mail in a real browser", () => {
     await admin.getByRole("button", { name: "Save tags" }).click();
     await visible(admin.getByText("Tags saved."));
     await screenshot(admin, "thread-collaboration");
+    await expectAccessible(admin, "conversation with a note");
     // A teammate opens the same conversation: the admin sees them arrive, start a reply, and their
     // note appear, all without reloading.
     const cookie = (await admin.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
@@ -229,6 +233,7 @@ describe("reading and answering mail in a real browser", () => {
     await ben.getByRole("textbox", { name: "Message" }).fill("Hi Ana, one more thing");
     await visible(here.getByText("ben@example.com is replying"));
     await screenshot(admin, "thread-presence");
+    await expectAccessible(admin, "conversation with a teammate");
     await ben.getByRole("textbox", { name: /Internal note/ }).fill("I will follow up on the discount.");
     await ben.getByRole("button", { name: "Add note" }).click();
     await visible(admin.getByText("I will follow up on the discount."));
@@ -258,6 +263,7 @@ describe("reading and answering mail in a real browser", () => {
     await admin.getByRole("searchbox", { name: "Search conversations" }).press("Enter");
     await visible(row);
     await screenshot(admin, "inbox-filtered");
+    await expectAccessible(admin, "inbox, filtered");
 
     // A new conversation from the inbox, then forwarded from its page.
     await admin.getByRole("button", { name: "New message" }).click();
@@ -278,6 +284,7 @@ describe("reading and answering mail in a real browser", () => {
       .first()
       .waitFor({ state: "visible", timeout: 15_000 });
     await screenshot(admin, "thread-forwarded");
+    await expectAccessible(admin, "forwarded");
 
     // Keyboard: e closes, r puts the cursor in the reply; in the list, j moves through the
     // conversations and / goes to the search box.
@@ -300,5 +307,6 @@ describe("reading and answering mail in a real browser", () => {
     await admin.waitForFunction(() => document.activeElement?.id === "thread-search", undefined, { timeout: 5_000 });
 
     expect(problems).toEqual([]);
-  });
+    // A long journey on a busy machine, with accessibility checks at two widths along the way.
+  }, 300_000);
 });

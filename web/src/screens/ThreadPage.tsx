@@ -67,9 +67,14 @@ export function ThreadPage({ threadId }: { threadId: string }) {
 
   return (
     <>
-      <p class="back-link">
-        <Link href={back}>← {firstInbox ? firstInbox.address : "Inbox"}</Link>
-      </p>
+      {/* One row of fixed height for the way back and who else is here, so presence coming and going
+          never moves the conversation. */}
+      <div class="thread-topline">
+        <p class="back-link">
+          <Link href={back}>← {firstInbox ? firstInbox.address : "Inbox"}</Link>
+        </p>
+        <div class="presence-slot">{data && <Presence viewers={viewers.filter((v) => v.userId !== me.user.id)} />}</div>
+      </div>
       {/* The heading exists from the first render so navigation can move focus to it. */}
       <PageHeader title={data ? data.subject || "(no subject)" : "Conversation"} />
       {thread.loading && !data && <Loading label="Loading conversation…" />}
@@ -83,7 +88,6 @@ export function ThreadPage({ threadId }: { threadId: string }) {
       )}
       {data && (
         <>
-          <Presence viewers={viewers.filter((v) => v.userId !== me.user.id)} />
           {data.inboxes.some((i) => i.kind === "shared") && (
             <Notice tone="info" title="This is a shared email account">
               <p>
@@ -352,6 +356,9 @@ function ReplyComposer({
   // Set when the server refused the reply because the conversation moved on meanwhile.
   const [changed, setChanged] = useState<ThreadChanged | null>(null);
   const [busy, setBusy] = useState(false);
+  // The version the draft was started against. Live updates refresh `thread` while someone types, so
+  // sending the refreshed version would let a message that arrived mid-draft pass unreviewed.
+  const draftBase = useRef<number | null>(null);
   const toRef = useRef<HTMLInputElement>(null);
   const ccRef = useRef<HTMLInputElement>(null);
   const textRef = useRef<HTMLTextAreaElement>(null);
@@ -384,12 +391,13 @@ function ReplyComposer({
         to: toList.list,
         cc: ccList.list,
         text,
-        baseVersion: changed?.version ?? thread.version,
+        baseVersion: changed?.version ?? draftBase.current ?? thread.version,
       };
       if (mode === "forward") await api.forward(thread.id, input);
       else await api.reply(thread.id, input);
       setText("");
       setChanged(null);
+      draftBase.current = null;
       onTyping(false);
       announce(`${mode === "forward" ? "Forwarded" : "Reply sent"} from ${from}.`);
       if (mode === "forward") setMode("reply");
@@ -482,6 +490,8 @@ function ReplyComposer({
               value={text}
               onInput={(e) => {
                 const next = e.currentTarget.value;
+                if (!next.trim()) draftBase.current = null;
+                else draftBase.current ??= thread.version;
                 if (Boolean(next.trim()) !== Boolean(text.trim())) onTyping(Boolean(next.trim()));
                 setText(next);
               }}

@@ -107,7 +107,9 @@ function ConnectionRow({
           </p>
         )}
         {c.disconnectedAt === null && c.provider !== "hosted" && <HistoryWindow connection={c} />}
-        {c.disconnectedAt === null && c.provider !== "hosted" && <SyncProgress inboxId={c.id} />}
+        {c.disconnectedAt === null && c.provider !== "hosted" && (
+          <SyncProgress inboxId={c.id} stopped={c.health === "failing"} />
+        )}
         {c.disconnectedAt === null && c.provider === "hosted" && (
           <p class="muted">Receives the mail sent to this address; there is no history from before it was created.</p>
         )}

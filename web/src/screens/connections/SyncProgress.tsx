@@ -29,7 +29,7 @@ function eta(seconds: number | null): string {
  * sync time once live, and the messages that could not be imported with the reason. Polls while
  * work is under way, so the screen moves without a reload.
  */
-export function SyncProgress({ inboxId }: { inboxId: string }) {
+export function SyncProgress({ inboxId, stopped = false }: { inboxId: string; stopped?: boolean }) {
   const [status, setStatus] = useState<SyncStatusView | null>(null);
   const [showSkipped, setShowSkipped] = useState(false);
 
@@ -56,13 +56,15 @@ export function SyncProgress({ inboxId }: { inboxId: string }) {
 
   if (!status) return null;
   const { done, total } = status.backfill;
-  const working = status.phase === "backfilling" || status.phase === "recovering";
+  // A failing grant stops every sync, whatever phase the last one reached: never say "Up to date" then.
+  const phase = stopped ? "failing" : status.phase;
+  const working = phase === "backfilling" || phase === "recovering";
   const percent = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
 
   return (
     <div class="sync-progress">
       <p class="muted">
-        <span class="strong">{PHASE_LABELS[status.phase]}</span>
+        <span class="strong">{PHASE_LABELS[phase]}</span>
         {working && total > 0 && (
           <>
             {" "}
