@@ -28,7 +28,13 @@ export class Client {
     });
     this.take(res);
     const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : null) as T, location: res.headers.get("location") };
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      throw new Error(`${pathname} answered ${res.status} with non-JSON: ${text.slice(0, 300)}`);
+    }
+    return { status: res.status, json: json as T, location: res.headers.get("location") };
   }
 }
 

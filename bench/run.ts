@@ -13,6 +13,8 @@ import { measureLists, seed } from "./thread-list";
 
 const root = path.resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
+/** `--only=lists` measures the thread list and search alone (no backfills, pushes or ingestion). */
+const listsOnly = process.argv.includes("--only=lists");
 const SIZES = quick
   ? { backfill: 300, push: 30, ingestSeconds: 10, threads: 10_000, messagesPerThread: 10, listRounds: 20 }
   : { backfill: 5000, push: 200, ingestSeconds: 30, threads: 100_000, messagesPerThread: 10, listRounds: 50 };
@@ -63,85 +65,89 @@ async function main() {
     const client = new Client(server.origin);
     await signUp(server, client, "bench-owner@example.com");
 
-    // Backfill throughput against the emulator's quota ceiling for one Gmail mailbox.
-    for (let i = 0; i < SIZES.backfill; i++) {
-      emulator.deliver({
-        to: "sales@demo.test",
-        from: `Sender ${i} <s${i}@example.com>`,
-        subject: `Backfill ${i}`,
-        text: `Message ${i}`,
-      });
-    }
-    const started = Date.now();
-    const inboxId = await connect(server, client, "sales@demo.test", "google");
-    let status: { phase: string; backfill: { done: number; total: number } };
-    for (;;) {
-      status = (await client.call<typeof status>(`/api/connections/${inboxId}/sync`)).json;
-      if (status.phase === "live" && status.backfill.done >= SIZES.backfill) break;
-      if (Date.now() - started > 60 * 60_000) throw new Error("backfill did not finish within an hour");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const minutes = (Date.now() - started) / 60_000;
-    const ceilingPerMinute = GMAIL_UNITS_PER_MINUTE / GMAIL_GET_UNITS;
-
-    // The same for a Microsoft 365 shared mailbox, connected through its delegate.
-    for (let i = 0; i < SIZES.backfill; i++) {
-      emulator.deliver({
-        to: "support@demo-ms.test",
-        from: `Sender ${i} <s${i}@example.com>`,
-        subject: `Graph backfill ${i}`,
-        text: `Message ${i}`,
-      });
-    }
-    const graphStarted = Date.now();
-    const graphInbox = await connect(server, client, "support@demo-ms.test", "microsoft", "sam@demo-ms.test");
-    for (;;) {
-      const s = (await client.call<typeof status>(`/api/connections/${graphInbox}/sync`)).json;
-      if (s.phase === "live" && s.backfill.done >= SIZES.backfill) break;
-      if (Date.now() - graphStarted > 60 * 60_000) throw new Error("Graph backfill did not finish within an hour");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const graphMinutes = (Date.now() - graphStarted) / 60_000;
-    const graphCeiling = GRAPH_REQUESTS_PER_MINUTE / GRAPH_REQUESTS_PER_MESSAGE;
-    results.backfill_quota_ratio = {
-      gmail: Number((SIZES.backfill / minutes / ceilingPerMinute).toFixed(3)),
-      graph: Number((SIZES.backfill / graphMinutes / graphCeiling).toFixed(3)),
-    };
-    results.backfill_messages = { gmail: SIZES.backfill, graph: SIZES.backfill };
-    results.backfill_seconds = {
-      gmail: Number((minutes * 60).toFixed(1)),
-      graph: Number((graphMinutes * 60).toFixed(1)),
-    };
-
-    // Push-to-visible: the emulator delivers, Gmail-style push reaches the Worker, the inbox API shows it.
-    const latencies: number[] = [];
-    for (let i = 0; i < SIZES.push; i++) {
-      const subject = `Live ${i} ${Date.now()}`;
-      // Gmail sends at most one push per second per mailbox: stay under it so none is dropped by design.
-      await new Promise((r) => setTimeout(r, 1100));
-      const t0 = performance.now();
-      emulator.deliver({ to: "sales@demo.test", from: "Live <live@example.com>", subject, text: "hello" });
-      for (;;) {
-        const page = await client.call<{ threads: { subject: string }[] }>(`/api/inboxes/${inboxId}/threads?limit=1`);
-        if (page.json.threads[0]?.subject === subject) break;
-        if (performance.now() - t0 > 30_000) throw new Error(`message ${i} not visible after 30 s`);
-        await new Promise((r) => setTimeout(r, 20));
+    let inboxId: string;
+    if (listsOnly) inboxId = await connect(server, client, "sales@demo.test", "google");
+    else {
+      // Backfill throughput against the emulator's quota ceiling for one Gmail mailbox.
+      for (let i = 0; i < SIZES.backfill; i++) {
+        emulator.deliver({
+          to: "sales@demo.test",
+          from: `Sender ${i} <s${i}@example.com>`,
+          subject: `Backfill ${i}`,
+          text: `Message ${i}`,
+        });
       }
-      latencies.push(performance.now() - t0);
-    }
-    latencies.sort((a, b) => a - b);
-    results.push_to_visible_ms = {
-      p50: Math.round(percentile(latencies, 50)),
-      p99: Math.round(percentile(latencies, 99)),
-      samples: latencies.length,
-    };
+      const started = Date.now();
+      inboxId = await connect(server, client, "sales@demo.test", "google");
+      let status: { phase: string; backfill: { done: number; total: number } };
+      for (;;) {
+        status = (await client.call<typeof status>(`/api/connections/${inboxId}/sync`)).json;
+        if (status.phase === "live" && status.backfill.done >= SIZES.backfill) break;
+        if (Date.now() - started > 60 * 60_000) throw new Error("backfill did not finish within an hour");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const minutes = (Date.now() - started) / 60_000;
+      const ceilingPerMinute = GMAIL_UNITS_PER_MINUTE / GMAIL_GET_UNITS;
 
-    // Webhook ingestion against a do-nothing route, on the Graph mailbox connected above.
-    const ingest = await measureIngest(server, client, graphInbox, "support@demo-ms.test", {
-      seconds: SIZES.ingestSeconds,
-      maxRequests: 200_000,
-    });
-    results.ingest = { ...ingest };
+      // The same for a Microsoft 365 shared mailbox, connected through its delegate.
+      for (let i = 0; i < SIZES.backfill; i++) {
+        emulator.deliver({
+          to: "support@demo-ms.test",
+          from: `Sender ${i} <s${i}@example.com>`,
+          subject: `Graph backfill ${i}`,
+          text: `Message ${i}`,
+        });
+      }
+      const graphStarted = Date.now();
+      const graphInbox = await connect(server, client, "support@demo-ms.test", "microsoft", "sam@demo-ms.test");
+      for (;;) {
+        const s = (await client.call<typeof status>(`/api/connections/${graphInbox}/sync`)).json;
+        if (s.phase === "live" && s.backfill.done >= SIZES.backfill) break;
+        if (Date.now() - graphStarted > 60 * 60_000) throw new Error("Graph backfill did not finish within an hour");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const graphMinutes = (Date.now() - graphStarted) / 60_000;
+      const graphCeiling = GRAPH_REQUESTS_PER_MINUTE / GRAPH_REQUESTS_PER_MESSAGE;
+      results.backfill_quota_ratio = {
+        gmail: Number((SIZES.backfill / minutes / ceilingPerMinute).toFixed(3)),
+        graph: Number((SIZES.backfill / graphMinutes / graphCeiling).toFixed(3)),
+      };
+      results.backfill_messages = { gmail: SIZES.backfill, graph: SIZES.backfill };
+      results.backfill_seconds = {
+        gmail: Number((minutes * 60).toFixed(1)),
+        graph: Number((graphMinutes * 60).toFixed(1)),
+      };
+
+      // Push-to-visible: the emulator delivers, Gmail-style push reaches the Worker, the inbox API shows it.
+      const latencies: number[] = [];
+      for (let i = 0; i < SIZES.push; i++) {
+        const subject = `Live ${i} ${Date.now()}`;
+        // Gmail sends at most one push per second per mailbox: stay under it so none is dropped by design.
+        await new Promise((r) => setTimeout(r, 1100));
+        const t0 = performance.now();
+        emulator.deliver({ to: "sales@demo.test", from: "Live <live@example.com>", subject, text: "hello" });
+        for (;;) {
+          const page = await client.call<{ threads: { subject: string }[] }>(`/api/inboxes/${inboxId}/threads?limit=1`);
+          if (page.json.threads[0]?.subject === subject) break;
+          if (performance.now() - t0 > 30_000) throw new Error(`message ${i} not visible after 30 s`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        latencies.push(performance.now() - t0);
+      }
+      latencies.sort((a, b) => a - b);
+      results.push_to_visible_ms = {
+        p50: Math.round(percentile(latencies, 50)),
+        p99: Math.round(percentile(latencies, 99)),
+        samples: latencies.length,
+      };
+
+      // Webhook ingestion against a do-nothing route, on the Graph mailbox connected above.
+      const ingest = await measureIngest(server, client, graphInbox, "support@demo-ms.test", {
+        seconds: SIZES.ingestSeconds,
+        maxRequests: 200_000,
+      });
+      results.ingest = { ...ingest };
+    }
 
     // Thread list and search over a large inbox: seeded into the Gmail inbox, next to its real mail.
     console.log(`seeding ${SIZES.threads} threads of ${SIZES.messagesPerThread} messages`);
@@ -149,6 +155,8 @@ async function main() {
     const lists = await measureLists(client, inboxId, "sales@demo.test", { rounds: SIZES.listRounds });
     results.thread_list_ms = lists.list;
     results.search_ms = lists.search;
+    results.thread_list_sql_ms = lists.listSql;
+    results.search_sql_ms = lists.searchSql;
     results.list_dataset = {
       threads: SIZES.threads,
       messages: SIZES.threads * SIZES.messagesPerThread,

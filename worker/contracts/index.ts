@@ -16,7 +16,11 @@ export const emailSchema = z
   .string()
   .trim()
   .max(254)
-  .regex(/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[^\s@<>()",;:\\[\]]+$/, "must be an email address")
+  // Control characters (NUL included) are never part of an address, and would end up in a header.
+  .regex(
+    /^[^\s\p{Cc}@<>()",;:\\[\]]+@[^\s\p{Cc}@<>()",;:\\[\]]+\.[^\s\p{Cc}@<>()",;:\\[\]]+$/u,
+    "must be an email address",
+  )
   .transform((s) => s.toLowerCase());
 
 export const idSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, "must be a Postroom id");

@@ -42,7 +42,13 @@ const seedRequest = z
   })
   .strict();
 
-const planQuery = threadListQuery.extend({ view: z.enum(["inbox", "all", "assigned"]).default("inbox") }).strict();
+const planQuery = threadListQuery
+  .extend({
+    view: z.enum(["inbox", "all", "assigned"]).default("inbox"),
+    /** Also run the statement this many times and report D1's own execution time for each run. */
+    runs: z.coerce.number().int().min(0).max(200).default(0),
+  })
+  .strict();
 
 /** Load-measurement helpers (npm run bench): a caller's own inbox only, like every inbox route. */
 const benchRoutes = new Hono<AppEnv>()
@@ -71,7 +77,7 @@ const benchRoutes = new Hono<AppEnv>()
   })
   /** EXPLAIN QUERY PLAN of the exact statement the thread list runs for these filters. */
   .get("/:inboxId/plan", requireInboxAccess, validate("query", planQuery), async (c) => {
-    const { view, cursor, status, assignee, tag, unread, q, limit } = c.req.valid("query");
+    const { view, cursor, status, assignee, tag, unread, q, limit, runs } = c.req.valid("query");
     const inboxes = await usableInboxes(c);
     const inboxId = c.req.param("inboxId");
     const listed = view === "inbox" ? inboxes.filter((i) => i.id === inboxId) : inboxes;
@@ -90,13 +96,21 @@ const benchRoutes = new Hono<AppEnv>()
       },
       Date.now(),
     );
-    if (!query) return c.json({ sql: null, plan: [] });
+    if (!query) return c.json({ sql: null, plan: [], durations: [] });
     const plan = await c.env.DB.prepare(`EXPLAIN QUERY PLAN ${query.text}`)
       .bind(...query.values)
       .all<{ id: number; parent: number; detail: string }>();
+    const durations: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await c.env.DB.prepare(query.text)
+        .bind(...query.values)
+        .all();
+      durations.push(r.meta.duration);
+    }
     return c.json({
       sql: query.text,
       plan: plan.results.map((r) => ({ id: r.id, parent: r.parent, detail: r.detail })),
+      durations,
     });
   });
 
