@@ -3,21 +3,28 @@
  * `wrangler dev` and the provider emulator, printed as a table and written to bench/results.json.
  * Every comparison is a ratio taken in the same run, since shared machines are noisy.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { startDevServer, type DevServer } from "../tests/browser/support/dev-server";
+import { startDevServer } from "../tests/browser/support/dev-server";
+import { Client, connect, signUp } from "./app-client";
+import { measureIngest } from "./ingest";
+import { measureLists, seed } from "./thread-list";
 
 const root = path.resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
-const SIZES = quick ? { backfill: 300, push: 30 } : { backfill: 2000, push: 200 };
+/** `--only=lists` measures the thread list and search alone (no backfills, pushes or ingestion). */
+const listsOnly = process.argv.includes("--only=lists");
+const SIZES = quick
+  ? { backfill: 300, push: 30, ingestSeconds: 10, threads: 10_000, messagesPerThread: 10, listRounds: 20 }
+  : { backfill: 5000, push: 200, ingestSeconds: 30, threads: 100_000, messagesPerThread: 10, listRounds: 50 };
 const GMAIL_UNITS_PER_MINUTE = 6000;
 const GMAIL_GET_UNITS = 20;
 /** Graph's published mailbox budget (10,000 requests per 10 minutes); a message costs a read and its MIME. */
 const GRAPH_REQUESTS_PER_MINUTE = 1000;
 const GRAPH_REQUESTS_PER_MESSAGE = 2;
 
-type Results = Record<string, number | Record<string, number>>;
+type Results = Record<string, number | Record<string, number | null>>;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -25,88 +32,29 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, i)]!;
 }
 
-/** A cookie jar and same-origin JSON calls, as the browser makes them. */
-class Client {
-  #jar = new Map<string, string>();
-  constructor(private readonly origin: string) {}
-  cookie() {
-    return [...this.#jar].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-  take(res: Response) {
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair] = sc.split(";");
-      const i = pair!.indexOf("=");
-      this.#jar.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-  }
-  async call<T>(pathname: string, body?: unknown): Promise<{ status: number; json: T; location: string | null }> {
-    const res = await fetch(this.origin + pathname, {
-      method: body === undefined ? "GET" : "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/json", origin: this.origin, cookie: this.cookie() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    this.take(res);
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : null) as T, location: res.headers.get("location") };
-  }
+const gzipSize = (file: string) => gzipSync(readFileSync(file), { level: 9 }).byteLength;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
 }
 
-async function signUp(server: DevServer, client: Client, email: string): Promise<void> {
-  await client.call("/api/auth/signup", { email, accountName: "Bench Co" });
-  const link = await server.latestLink(email, "/auth/verify");
-  await client.call("/api/auth/verify", { token: new URL(link).hash.replace("#token=", "") });
-}
-
-/** Invites, then walks the real consent page as the given account, and returns the inbox id. */
-async function connect(
-  server: DevServer,
-  client: Client,
-  address: string,
-  provider: "google" | "microsoft",
-  account = address,
-): Promise<string> {
-  await client.call("/api/connections/invites", { email: address, kind: "shared" });
-  const token = new URL(await server.latestLink(address, "/connect")).hash.replace("#token=", "");
-  const start = await client.call<{ authorizeUrl: string }>("/api/connect/start", {
-    token,
-    provider,
-    acknowledgeShared: true,
-  });
-  const page = await fetch(start.json.authorizeUrl, { redirect: "manual" });
-  const html = await page.text();
-  const decode = (s: string) => s.replace(/&amp;/g, "&");
-  const action = decode(/<form[^>]*action="([^"]+)"/.exec(html)![1]!);
-  const form = new URLSearchParams({
-    request: /name="request" value="([^"]+)"/.exec(html)![1]!,
-    account,
-    decision: "allow",
-  });
-  for (const m of html.matchAll(/name="scope" value="([^"]+)"/g)) form.append("scope", decode(m[1]!));
-  const answered = await fetch(new URL(action, start.json.authorizeUrl), {
-    method: "POST",
-    body: form,
-    redirect: "manual",
-  });
-  const callback = new URL(answered.headers.get("location")!);
-  const done = await fetch(server.origin + callback.pathname + callback.search, {
-    redirect: "manual",
-    headers: { cookie: client.cookie() },
-  });
-  const result = new URL(done.headers.get("location")!);
-  const inbox = result.searchParams.get("inbox");
-  if (!inbox) throw new Error(`connect refused: ${result.searchParams.get("outcome")}`);
-  return inbox;
-}
-
-function bundleBytes(): number {
+/** Every JS and CSS file of the app, gzip level 9. */
+function appBundleBytes(): number {
   const dir = path.join(root, "dist", "web", "assets");
-  let total = 0;
-  for (const f of readdirSync(dir)) {
-    if (!/\.(js|css)$/.test(f)) continue;
-    total += gzipSync(readFileSync(path.join(dir, f)), { level: 9 }).byteLength;
-  }
-  return total;
+  return filesUnder(dir)
+    .filter((f) => /\.(js|css)$/.test(f))
+    .reduce((n, f) => n + gzipSize(f), 0);
+}
+
+/** The widget's loader (embed.js) and everything under dist/web/widget; null when it is not built. */
+function widgetBundleBytes(): number | null {
+  const loader = path.join(root, "dist", "web", "embed.js");
+  if (!existsSync(loader)) return null;
+  const dir = path.join(root, "dist", "web", "widget");
+  const assets = existsSync(dir) ? filesUnder(dir).filter((f) => /\.(js|css|html)$/.test(f)) : [];
+  return [loader, ...assets].reduce((n, f) => n + gzipSize(f), 0);
 }
 
 async function main() {
@@ -117,79 +65,111 @@ async function main() {
     const client = new Client(server.origin);
     await signUp(server, client, "bench-owner@example.com");
 
-    // Backfill throughput against the emulator's quota ceiling for one Gmail mailbox.
-    for (let i = 0; i < SIZES.backfill; i++) {
-      emulator.deliver({
-        to: "sales@demo.test",
-        from: `Sender ${i} <s${i}@example.com>`,
-        subject: `Backfill ${i}`,
-        text: `Message ${i}`,
-      });
-    }
-    const started = Date.now();
-    const inboxId = await connect(server, client, "sales@demo.test", "google");
-    let status: { phase: string; backfill: { done: number; total: number } };
-    for (;;) {
-      status = (await client.call<typeof status>(`/api/connections/${inboxId}/sync`)).json;
-      if (status.phase === "live" && status.backfill.done >= SIZES.backfill) break;
-      if (Date.now() - started > 60 * 60_000) throw new Error("backfill did not finish within an hour");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const minutes = (Date.now() - started) / 60_000;
-    const ceilingPerMinute = GMAIL_UNITS_PER_MINUTE / GMAIL_GET_UNITS;
-
-    // The same for a Microsoft 365 shared mailbox, connected through its delegate.
-    for (let i = 0; i < SIZES.backfill; i++) {
-      emulator.deliver({
-        to: "support@demo-ms.test",
-        from: `Sender ${i} <s${i}@example.com>`,
-        subject: `Graph backfill ${i}`,
-        text: `Message ${i}`,
-      });
-    }
-    const graphStarted = Date.now();
-    const graphInbox = await connect(server, client, "support@demo-ms.test", "microsoft", "sam@demo-ms.test");
-    for (;;) {
-      const s = (await client.call<typeof status>(`/api/connections/${graphInbox}/sync`)).json;
-      if (s.phase === "live" && s.backfill.done >= SIZES.backfill) break;
-      if (Date.now() - graphStarted > 60 * 60_000) throw new Error("Graph backfill did not finish within an hour");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const graphMinutes = (Date.now() - graphStarted) / 60_000;
-    const graphCeiling = GRAPH_REQUESTS_PER_MINUTE / GRAPH_REQUESTS_PER_MESSAGE;
-    results.backfill_quota_ratio = {
-      gmail: Number((SIZES.backfill / minutes / ceilingPerMinute).toFixed(3)),
-      graph: Number((SIZES.backfill / graphMinutes / graphCeiling).toFixed(3)),
-    };
-    results.backfill_messages = { gmail: SIZES.backfill, graph: SIZES.backfill };
-    results.backfill_seconds = {
-      gmail: Number((minutes * 60).toFixed(1)),
-      graph: Number((graphMinutes * 60).toFixed(1)),
-    };
-
-    // Push-to-visible: the emulator delivers, Gmail-style push reaches the Worker, the inbox API shows it.
-    const latencies: number[] = [];
-    for (let i = 0; i < SIZES.push; i++) {
-      const subject = `Live ${i} ${Date.now()}`;
-      // Gmail sends at most one push per second per mailbox: stay under it so none is dropped by design.
-      await new Promise((r) => setTimeout(r, 1100));
-      const t0 = performance.now();
-      emulator.deliver({ to: "sales@demo.test", from: "Live <live@example.com>", subject, text: "hello" });
-      for (;;) {
-        const page = await client.call<{ threads: { subject: string }[] }>(`/api/inboxes/${inboxId}/threads?limit=1`);
-        if (page.json.threads[0]?.subject === subject) break;
-        if (performance.now() - t0 > 30_000) throw new Error(`message ${i} not visible after 30 s`);
-        await new Promise((r) => setTimeout(r, 20));
+    let inboxId: string;
+    if (listsOnly) inboxId = await connect(server, client, "sales@demo.test", "google");
+    else {
+      // Backfill throughput against the emulator's quota ceiling for one Gmail mailbox.
+      for (let i = 0; i < SIZES.backfill; i++) {
+        emulator.deliver({
+          to: "sales@demo.test",
+          from: `Sender ${i} <s${i}@example.com>`,
+          subject: `Backfill ${i}`,
+          text: `Message ${i}`,
+        });
       }
-      latencies.push(performance.now() - t0);
+      const started = Date.now();
+      inboxId = await connect(server, client, "sales@demo.test", "google");
+      let status: { phase: string; backfill: { done: number; total: number } };
+      for (;;) {
+        status = (await client.call<typeof status>(`/api/connections/${inboxId}/sync`)).json;
+        if (status.phase === "live" && status.backfill.done >= SIZES.backfill) break;
+        if (Date.now() - started > 60 * 60_000) throw new Error("backfill did not finish within an hour");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const minutes = (Date.now() - started) / 60_000;
+      const ceilingPerMinute = GMAIL_UNITS_PER_MINUTE / GMAIL_GET_UNITS;
+
+      // The same for a Microsoft 365 shared mailbox, connected through its delegate.
+      for (let i = 0; i < SIZES.backfill; i++) {
+        emulator.deliver({
+          to: "support@demo-ms.test",
+          from: `Sender ${i} <s${i}@example.com>`,
+          subject: `Graph backfill ${i}`,
+          text: `Message ${i}`,
+        });
+      }
+      const graphStarted = Date.now();
+      const graphInbox = await connect(server, client, "support@demo-ms.test", "microsoft", "sam@demo-ms.test");
+      for (;;) {
+        const s = (await client.call<typeof status>(`/api/connections/${graphInbox}/sync`)).json;
+        if (s.phase === "live" && s.backfill.done >= SIZES.backfill) break;
+        if (Date.now() - graphStarted > 60 * 60_000) throw new Error("Graph backfill did not finish within an hour");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const graphMinutes = (Date.now() - graphStarted) / 60_000;
+      const graphCeiling = GRAPH_REQUESTS_PER_MINUTE / GRAPH_REQUESTS_PER_MESSAGE;
+      results.backfill_quota_ratio = {
+        gmail: Number((SIZES.backfill / minutes / ceilingPerMinute).toFixed(3)),
+        graph: Number((SIZES.backfill / graphMinutes / graphCeiling).toFixed(3)),
+      };
+      results.backfill_messages = { gmail: SIZES.backfill, graph: SIZES.backfill };
+      results.backfill_seconds = {
+        gmail: Number((minutes * 60).toFixed(1)),
+        graph: Number((graphMinutes * 60).toFixed(1)),
+      };
+
+      // Push-to-visible: the emulator delivers, Gmail-style push reaches the Worker, the inbox API shows it.
+      const latencies: number[] = [];
+      for (let i = 0; i < SIZES.push; i++) {
+        const subject = `Live ${i} ${Date.now()}`;
+        // Gmail sends at most one push per second per mailbox: stay under it so none is dropped by design.
+        await new Promise((r) => setTimeout(r, 1100));
+        const t0 = performance.now();
+        emulator.deliver({ to: "sales@demo.test", from: "Live <live@example.com>", subject, text: "hello" });
+        for (;;) {
+          const page = await client.call<{ threads: { subject: string }[] }>(`/api/inboxes/${inboxId}/threads?limit=1`);
+          if (page.json.threads[0]?.subject === subject) break;
+          if (performance.now() - t0 > 30_000) throw new Error(`message ${i} not visible after 30 s`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        latencies.push(performance.now() - t0);
+      }
+      latencies.sort((a, b) => a - b);
+      results.push_to_visible_ms = {
+        p50: Math.round(percentile(latencies, 50)),
+        p99: Math.round(percentile(latencies, 99)),
+        samples: latencies.length,
+      };
+
+      // Webhook ingestion against a do-nothing route, on the Graph mailbox connected above.
+      const ingest = await measureIngest(server, client, graphInbox, "support@demo-ms.test", {
+        seconds: SIZES.ingestSeconds,
+        maxRequests: 200_000,
+      });
+      results.ingest = { ...ingest };
     }
-    latencies.sort((a, b) => a - b);
-    results.push_to_visible_ms = {
-      p50: Math.round(percentile(latencies, 50)),
-      p99: Math.round(percentile(latencies, 99)),
-      samples: latencies.length,
+
+    // Thread list and search over a large inbox: seeded into the Gmail inbox, next to its real mail.
+    console.log(`seeding ${SIZES.threads} threads of ${SIZES.messagesPerThread} messages`);
+    const seedSeconds = await seed(client, inboxId, SIZES.threads, SIZES.messagesPerThread);
+    const lists = await measureLists(client, inboxId, "sales@demo.test", { rounds: SIZES.listRounds });
+    results.thread_list_ms = lists.list;
+    results.search_ms = lists.search;
+    results.thread_list_sql_ms = lists.listSql;
+    results.search_sql_ms = lists.searchSql;
+    results.list_dataset = {
+      threads: SIZES.threads,
+      messages: SIZES.threads * SIZES.messagesPerThread,
+      seed_seconds: Number(seedSeconds.toFixed(1)),
     };
-    results.bundle_gzip_bytes = { app: bundleBytes() };
+    console.log("\nthread list and search, per query (ms)");
+    console.table(lists.perQuery);
+    console.log("query plans (EXPLAIN QUERY PLAN of the statements the list runs)");
+    for (const p of lists.plans) console.log(`\n# ${p.name}\n${p.plan.map((d) => `  ${d}`).join("\n")}`);
+
+    const widget = widgetBundleBytes();
+    results.bundle_gzip_bytes = { app: appBundleBytes(), widget };
+    if (widget === null) console.log("widget bundle absent: dist/web/embed.js is not built");
   } finally {
     await server.stop();
   }

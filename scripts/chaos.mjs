@@ -1,6 +1,7 @@
 // `npm run test:chaos`: the convergence properties of Gmail and Graph sync with many more seeds than
-// `npm test` runs, against the emulator's faults. Prints runs, messages, faults injected, lost and
-// duplicated per provider, and records them under `chaos` in bench/results.json.
+// `npm test` runs, against the emulator's faults, then the restart faults (wrangler dev killed and
+// started again mid-backfill and mid-burst, for both providers). Prints runs, messages, faults
+// injected, lost and duplicated per provider, and records the totals under `chaos` in bench/results.json.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -8,17 +9,32 @@ import path from "node:path";
 const root = path.resolve(import.meta.dirname, "..");
 const runs = process.env.CHAOS_RUNS ?? "25";
 const started = Date.now();
-const child = spawn(
-  "npx",
-  ["vitest", "run", "--project", "workers", "tests/worker/gmail-sync.test.ts", "tests/worker/graph-sync.test.ts"],
-  { cwd: root, env: { ...process.env, CHAOS_RUNS: runs }, stdio: ["ignore", "pipe", "inherit"] },
-);
-let out = "";
-child.stdout.on("data", (chunk) => {
-  out += chunk;
-  process.stdout.write(chunk);
-});
-const code = await new Promise((resolve) => child.on("close", resolve));
+
+function run(args) {
+  const child = spawn("npx", args, {
+    cwd: root,
+    env: { ...process.env, CHAOS_RUNS: runs },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+    process.stdout.write(chunk);
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, out })));
+}
+
+const properties = await run([
+  "vitest",
+  "run",
+  "--project",
+  "workers",
+  "tests/worker/gmail-sync.test.ts",
+  "tests/worker/graph-sync.test.ts",
+]);
+const restarts = await run(["vitest", "run", "--config", "tests/suites.config.ts", "--project", "chaos-restart"]);
+const out = properties.out + restarts.out;
+const code = properties.code || restarts.code;
 
 const tallies = [...out.matchAll(/CHAOS (\{.*\})/g)].map((m) => JSON.parse(m[1]));
 const total = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
@@ -27,11 +43,13 @@ console.log("\nconvergence under faults");
 console.table(Object.fromEntries([...tallies.map((t) => [t.provider, t]), ["total", total]]));
 console.log(`${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}`);
 
-if (code === 0 && tallies.length === 2) {
+// Two properties (Gmail, Graph) and two restart scenarios (restart-gmail, restart-graph).
+const complete = tallies.length === 4;
+if (code === 0 && complete) {
   const file = path.join(root, "bench", "results.json");
   const results = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
   results.chaos = total;
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log("chaos figures written to bench/results.json");
 }
-process.exit(code === 0 && tallies.length === 2 && total.lost === 0 && total.duplicated === 0 ? 0 : 1);
+process.exit(code === 0 && complete && total.lost === 0 && total.duplicated === 0 ? 0 : 1);

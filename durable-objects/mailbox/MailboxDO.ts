@@ -313,6 +313,7 @@ export class MailboxDO extends DurableObject<Env> {
    * from the stored cursor, so a stale, duplicated or reordered hint does no harm.
    */
   async hint(historyId?: string): Promise<{ accepted: boolean }> {
+    this.#countNotification();
     const row = this.#sync.get();
     if (!row || !this.#grants.connected()) return { accepted: false };
     if (historyId && row.cursor && /^\d+$/.test(historyId) && BigInt(historyId) <= BigInt(row.cursor)) {
@@ -339,8 +340,19 @@ export class MailboxDO extends DurableObject<Env> {
       clientState: typeof input.clientState === "string" ? input.clientState.slice(0, 256) : null,
       lifecycleEvent: typeof input.lifecycleEvent === "string" ? input.lifecycleEvent.slice(0, 64) : null,
     });
-    if (result.ok) await this.#kick();
+    if (result.ok) {
+      this.#countNotification();
+      await this.#kick();
+    }
     return result;
+  }
+
+  /**
+   * How many provider notifications reached this object (Gmail hints, and Graph notifications that
+   * carried this subscription's clientState), so delivery can be checked end to end.
+   */
+  async notificationsReceived(): Promise<number> {
+    return Number(this.#meta("notifications_received") ?? 0);
   }
 
   async syncStatus(): Promise<SyncStatus> {
@@ -600,6 +612,13 @@ export class MailboxDO extends DurableObject<Env> {
   #identity() {
     const g = this.#grants.binding();
     return g ? { accountId: g.accountId, mailboxId: g.mailboxId } : null;
+  }
+
+  #countNotification(): void {
+    this.ctx.storage.sql.exec(
+      `INSERT INTO mailbox_meta (key, value) VALUES ('notifications_received', '1')
+       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1`,
+    );
   }
 
   #meta(key: string): string | null {

@@ -6,6 +6,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_SEED_SQL: string;
       TEST_CHAOS_RUNS: string;
+      TEST_SECURITY_FULL: string;
       TEST_DEPLOYED_ENVIRONMENT: string;
       /** Stalwart's expected body text per sample, empty when ../shared is absent. */
       TEST_CORPUS_ORACLE: { name: string; texts: { text: string; html: boolean }[] }[];

@@ -172,6 +172,26 @@ const SWEEP: Record<string, Probe> = {
   },
   "GET /dev/outbox": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "GET /dev/outbox.json": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
+  "POST /dev/bench/bare": { kind: "no-tenant-data", why: "development only; answers 200 and reads nothing" },
+  "GET /dev/bench/inboxes/:inboxId/notifications": {
+    kind: "targets-b",
+    run: (a, b) => call(`/dev/bench/inboxes/${b.inboxId}/notifications`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
+  "POST /dev/bench/inboxes/:inboxId/seed": {
+    kind: "targets-b",
+    run: (a, b) =>
+      call(`/dev/bench/inboxes/${b.inboxId}/seed`, {
+        cookie: a.owner.cookie,
+        body: { start: 0, threads: 2, messagesPerThread: 1 },
+      }),
+    expect: [404],
+  },
+  "GET /dev/bench/inboxes/:inboxId/plan": {
+    kind: "targets-b",
+    run: (a, b) => call(`/dev/bench/inboxes/${b.inboxId}/plan`, { cookie: a.owner.cookie }),
+    expect: [404],
+  },
   "GET /api/auth/sessions": { kind: "lists-own", run: (a) => call("/api/auth/sessions", { cookie: a.owner.cookie }) },
   "POST /api/auth/switch": {
     kind: "targets-b",

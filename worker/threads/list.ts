@@ -60,7 +60,28 @@ export async function listThreads(
   who: ThreadListCaller,
   req: ThreadListRequest,
 ): Promise<{ threads: ThreadSummaryView[]; nextCursor: string | null }> {
-  const now = Date.now();
+  const query = threadListQuery(who, req, Date.now());
+  if (!query) return { threads: [], nextCursor: null };
+  const rows = (
+    await db
+      .prepare(query.text)
+      .bind(...query.values)
+      .all<Row>()
+  ).results;
+  const threads = rows.map(toSummary);
+  const last = rows.at(-1);
+  return { threads, nextCursor: rows.length === req.limit && last ? `${last.last_message_at}.${last.id}` : null };
+}
+
+/**
+ * The SQL and bound values of one list request; null when it cannot match anything. Exposed so the
+ * query plan of exactly what the list runs can be inspected.
+ */
+export function threadListQuery(
+  who: ThreadListCaller,
+  req: ThreadListRequest,
+  now: number,
+): { text: string; values: unknown[] } | null {
   const where: string[] = ["t.account_id = ?account", "t.hidden_at IS NULL"];
   const binds = new Map<string, unknown>([
     ["account", who.accountId],
@@ -83,7 +104,7 @@ export async function listThreads(
       return named.has(id.toLowerCase()) || (name !== undefined && named.has(name.address.toLowerCase()));
     });
   }
-  if (inboxIds.length === 0) return { threads: [], nextCursor: null };
+  if (inboxIds.length === 0) return null;
   const scope = bind(JSON.stringify(inboxIds));
   where.push(
     `EXISTS (SELECT 1 FROM thread_mailboxes tm WHERE tm.account_id = t.account_id AND tm.thread_id = t.id
@@ -165,16 +186,7 @@ export async function listThreads(
     WHERE ${where.join(" AND ")}
     ORDER BY t.last_message_at DESC, t.id DESC
     LIMIT ${bind(req.limit)}`;
-  const { text, values } = positional(sql, binds);
-  const rows = (
-    await db
-      .prepare(text)
-      .bind(...values)
-      .all<Row>()
-  ).results;
-  const threads = rows.map(toSummary);
-  const last = rows.at(-1);
-  return { threads, nextCursor: rows.length === req.limit && last ? `${last.last_message_at}.${last.id}` : null };
+  return positional(sql, binds);
 }
 
 function toSummary(r: Row): ThreadSummaryView {

@@ -35,6 +35,14 @@ export interface DevServer {
   latestLink(to: string, linkPath: string): Promise<string>;
   /** What wrangler printed, for failure messages. */
   output(): string;
+  /**
+   * Kills `wrangler dev` and workerd at once (SIGKILL: no graceful shutdown, like a crash), then
+   * starts them again on the same port with the same persisted state (D1, Durable Objects, Queues,
+   * R2) and waits until it answers. The emulator keeps running.
+   */
+  restart(): Promise<void>;
+  /** The persisted state directory (D1, Durable Objects, R2, Queues). */
+  stateDir: string;
   stop(): Promise<void>;
 }
 
@@ -47,6 +55,10 @@ export interface DevServerOptions {
   emulatorWorld?: "demo" | "empty";
   /** Turn on Gmail push: the Worker watches mailboxes and the emulator pushes to its /webhooks/google. */
   gmailPush?: boolean;
+  /** How much of wrangler's output to keep for `output()`, in characters. Default 20,000. */
+  logLimit?: number;
+  /** Emulator state file (grants, refresh tokens, signing keys), for tests that inspect it. */
+  emulatorStatePath?: string;
 }
 
 /** The sandbox configuration: the emulator's registered local clients, and a key ring for this run only. */
@@ -125,6 +137,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         seed: 7,
         world: options.emulatorWorld ?? "demo",
         gmailPushEndpoint: `${origin}/webhooks/google`,
+        ...(options.emulatorStatePath ? { statePath: options.emulatorStatePath } : {}),
       })
     : null;
   const persistDir = mkdtempSync(path.join(tmpdir(), "postroom-browser-"));
@@ -166,24 +179,30 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     "--show-interactive-dev-session=false",
   ];
-  const child = spawn(wranglerBin, args, {
-    cwd: root,
-    env: childEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  const logLimit = options.logLimit ?? 20_000;
   let log = "";
   const append = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
+    log = (log + chunk.toString()).slice(-logLimit);
   };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const launch = () => {
+    const child = spawn(wranglerBin, args, {
+      cwd: root,
+      env: childEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child.stdout?.on("data", append);
+    child.stderr?.on("data", append);
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    return { child, exited };
+  };
+  let current = launch();
   // If the test process dies without running its afterAll, the detached group must not outlive it.
-  const onExit = () => killGroup(child, "SIGKILL");
+  const onExit = () => killGroup(current.child, "SIGKILL");
   process.once("exit", onExit);
 
   const stop = async () => {
+    const { child, exited } = current;
     if (child.exitCode === null && child.signalCode === null) {
       killGroup(child, "SIGTERM");
       const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5_000);
@@ -197,8 +216,25 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await emulator?.close();
   };
 
+  const restart = async () => {
+    const { child, exited } = current;
+    killGroup(child, "SIGKILL");
+    await exited;
+    // The port is free once workerd is gone; wait for that rather than racing the new listener.
+    for (let i = 0; i < 100; i++) {
+      try {
+        await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(500) });
+        await new Promise((r) => setTimeout(r, 100));
+      } catch {
+        break;
+      }
+    }
+    current = launch();
+    await waitForHealth(origin, current.child, () => log, 90_000);
+  };
+
   try {
-    await waitForHealth(origin, child, () => log, 90_000);
+    await waitForHealth(origin, current.child, () => log, 90_000);
   } catch (err) {
     await stop();
     throw err;
@@ -226,6 +262,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       throw new Error(`no ${linkPath} link was mailed to ${to}`);
     },
     output: () => log,
+    restart,
+    stateDir: persistDir,
     stop,
   };
 }
