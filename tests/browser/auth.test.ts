@@ -122,7 +122,13 @@ describe("sign-in and team management in a real browser", () => {
     await visible(owner.getByRole("heading", { name: "No inboxes connected yet" }));
     await visible(owner.getByText("Settings › Inbox connections"));
     const nav = owner.getByRole("navigation", { name: "Primary" });
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Inbox", "Users", "Inbox connections", "Audit log"]);
+    expect(await nav.getByRole("link").allTextContents()).toEqual([
+      "Inbox",
+      "Users",
+      "Inbox connections",
+      "Partner sites",
+      "Audit log",
+    ]);
     expect(await nav.getByRole("link", { name: "Inbox", exact: true }).getAttribute("aria-current")).toBe("page");
     await screenshot(owner, "inbox-owner");
     await expectAccessible(owner, "empty inbox");

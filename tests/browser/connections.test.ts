@@ -107,7 +107,13 @@ describe("connecting mailboxes in a real browser", () => {
     // The empty inbox points owners to the new screen, which sits in the rail under Settings.
     await visible(admin.getByRole("link", { name: "Settings › Inbox connections" }));
     const nav = admin.getByRole("navigation", { name: "Primary" });
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Inbox", "Users", "Inbox connections", "Audit log"]);
+    expect(await nav.getByRole("link").allTextContents()).toEqual([
+      "Inbox",
+      "Users",
+      "Inbox connections",
+      "Partner sites",
+      "Audit log",
+    ]);
     await admin.getByRole("link", { name: "Settings › Inbox connections" }).click();
     await admin.waitForURL(`${origin}/settings/connections`);
     await visible(heading(admin, "Inbox connections"));
