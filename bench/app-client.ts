@@ -23,6 +23,8 @@ export class Client {
     const res = await fetch(this.origin + pathname, {
       method: body === undefined ? "GET" : "POST",
       redirect: "manual",
+      // Nothing here should take minutes; a stuck request fails the run instead of hanging it.
+      signal: AbortSignal.timeout(120_000),
       headers: { "content-type": "application/json", origin: this.origin, cookie: this.cookie() },
       body: body === undefined ? undefined : JSON.stringify(body),
     });

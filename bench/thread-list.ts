@@ -101,6 +101,7 @@ export async function measureLists(
     ["search", search],
   ] as const) {
     for (const item of items) {
+      process.stdout.write(`  ${kind} ${item.name}\n`);
       // Pages 1 and 2 (the keyset cursor), both timed.
       await timeOne(client, item.path);
       const samples: number[] = [];
