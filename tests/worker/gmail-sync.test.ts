@@ -969,7 +969,7 @@ describe("convergence under faults (property)", () => {
 });
 
 describe("the history window", () => {
-  it("is 30 days by default; widening it imports the older mail, nothing twice", { timeout: 200_000 }, async () => {
+  it("is 30 days by default; widening it imports the older mail, nothing twice", { timeout: 330_000 }, async () => {
     const list = await call("/api/connections", { cookie: owner.cookie });
     const conn = list.json.connections.find((c: { id: string }) => c.id === inboxId);
     expect(conn.windowDays).toBe(30);
@@ -999,7 +999,7 @@ describe("the history window", () => {
           expect((await stub.syncStatus()).phase).toBe("live");
         },
         // The property above spends much of the mailbox's per-minute quota; the import waits its turn.
-        { timeout: 150_000, interval: 500 },
+        { timeout: 280_000, interval: 500 },
       )
       .catch(async (err: unknown) => {
         // Say where the import stood, for whoever reads a failure.
