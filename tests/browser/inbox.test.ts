@@ -270,9 +270,34 @@ describe("reading and answering mail in a real browser", () => {
     await admin.getByLabel("To", { exact: true }).fill("prospect@example.com");
     await admin.getByLabel("Subject").fill("Hello from sales");
     await admin.getByRole("textbox", { name: "Message" }).fill("Shall we talk?");
+    // Files: each uploads with its own progress bar; one over the limit is refused and can be removed.
+    const brochure = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) & 0xff));
+    await admin.locator("#new-files").setInputFiles([
+      { name: "brochure.pdf", mimeType: "application/pdf", buffer: brochure },
+      { name: "huge.zip", mimeType: "application/zip", buffer: Buffer.alloc(2 * 1024 * 1024 + 10) },
+    ]);
+    const attached = admin.getByRole("list", { name: "Attached files" });
+    await visible(attached.getByRole("progressbar", { name: "brochure.pdf: uploaded" }));
+    await visible(attached.getByText(/Each file can be at most 2\.1 MB/));
+    await screenshot(admin, "composer-attachments");
+    await admin.getByRole("button", { name: "Remove huge.zip" }).click();
+    expect(await attached.getByRole("listitem").count()).toBe(1);
     await admin.getByRole("button", { name: "Send", exact: true }).click();
     await admin.waitForURL((url) => url.pathname.startsWith("/threads/"));
     await visible(heading(admin, "Hello from sales"));
+    await visible(admin.getByRole("link", { name: "brochure.pdf" }));
+    // What the recipient gets: the file, byte for byte.
+    const delivered = server.emulator!.admin.outbox().at(-1)!;
+    expect(delivered.to).toEqual(["prospect@example.com"]);
+    const mime = Buffer.from(delivered.raw, "base64").toString("latin1");
+    expect(mime).toContain("brochure.pdf");
+    const part = mime.slice(mime.indexOf("brochure.pdf"));
+    const b64 = part
+      .slice(part.search(/\r?\n\r?\n/))
+      .trim()
+      .split(/\r?\n--/)[0]!
+      .replace(/\s+/g, "");
+    expect(Buffer.from(b64, "base64").equals(brochure)).toBe(true);
     await admin.getByRole("button", { name: "Forward", pressed: false }).click();
     await admin.getByLabel("To", { exact: true }).fill("partner@example.com");
     await admin.locator('button[type="submit"]', { hasText: "Forward" }).click();

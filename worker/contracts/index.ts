@@ -360,10 +360,8 @@ const headerSafe = (max: number) =>
     .refine((s) => !/[\r\n\0]/.test(s), "must not contain line breaks or NUL");
 
 /** Files a user uploaded for a message they are writing (POST /api/uploads), attached on send. */
-export const MAX_UPLOAD_FILE_BYTES = 2 * 1024 * 1024;
-/** All files of one message together (uploads and forwarded ones): Graph's MIME send takes 4 MB, base64 adds a third. */
-export const MAX_MESSAGE_FILE_BYTES = 2_800_000;
-export const MAX_MESSAGE_FILES = 10;
+import { MAX_MESSAGE_FILES, MAX_UPLOAD_FILE_BYTES } from "./limits";
+export { MAX_MESSAGE_FILE_BYTES, MAX_MESSAGE_FILES, MAX_UPLOAD_FILE_BYTES } from "./limits";
 const uploadIds = z.array(idSchema).max(MAX_MESSAGE_FILES).default([]);
 
 export const uploadRequest = z.object({

@@ -157,6 +157,8 @@ export interface ReplyInput {
   text: string;
   /** The thread version the reply was written against; newer messages or notes make the server refuse with 409. */
   baseVersion?: number;
+  /** Files uploaded for this message (POST /api/uploads). */
+  uploadIds?: string[];
 }
 
 /** Which threads a list shows: one inbox, every inbox ("all"), or what is assigned to the caller. */
@@ -254,10 +256,14 @@ export const api = {
     request<{ messageId: string; threadId: string; version: number }>("POST", `${threadPath(threadId)}/forward`, {
       body: input,
     }),
-  newMessage: (inboxId: string, input: { to: string[]; cc: string[]; subject: string; text: string }) =>
+  newMessage: (
+    inboxId: string,
+    input: { to: string[]; cc: string[]; subject: string; text: string; uploadIds?: string[] },
+  ) =>
     request<{ messageId: string; threadId: string }>("POST", `/api/inboxes/${encodeURIComponent(inboxId)}/messages`, {
       body: input,
     }),
+  deleteUpload: (uploadId: string) => request<void>("DELETE", `/api/uploads/${encodeURIComponent(uploadId)}`),
   updateThread: (threadId: string, change: UpdateThreadRequest) =>
     request<ThreadState>("PATCH", threadPath(threadId), { body: change }),
   setTags: (threadId: string, tags: string[]) =>

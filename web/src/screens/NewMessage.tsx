@@ -4,6 +4,7 @@ import { ApiError, api, messageOf } from "../lib/api";
 import { navigate } from "../lib/router";
 import { emailProblem } from "../lib/validate";
 import { Field, TextInput } from "../components/Field";
+import { AttachFiles, useAttachments } from "../components/AttachFiles";
 import { Notice } from "../components/Notice";
 
 const split = (value: string) =>
@@ -19,6 +20,7 @@ export function NewMessage({ inbox, onCancel }: { inbox: InboxView; onCancel: ()
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const files = useAttachments();
   const toRef = useRef<HTMLInputElement>(null);
 
   const submit = async (e: Event) => {
@@ -34,12 +36,15 @@ export function NewMessage({ inbox, onCancel }: { inbox: InboxView; onCancel: ()
             ? "Give the message a subject."
             : !text.trim()
               ? "Write a message before sending."
-              : null;
+              : files.uploading
+                ? "Wait until the files have finished uploading, then send."
+                : null;
     setError(problem);
     if (problem) return toRef.current?.focus();
     setBusy(true);
     try {
-      const sent = await api.newMessage(inbox.id, { to: list, cc: [], subject, text });
+      const sent = await api.newMessage(inbox.id, { to: list, cc: [], subject, text, uploadIds: files.uploadIds });
+      files.clear();
       navigate(`/threads/${encodeURIComponent(sent.threadId)}`, { flash: `Sent from ${inbox.address}.` });
     } catch (err) {
       setError(err instanceof ApiError && err.code === "inbox_unavailable" ? err.message : messageOf(err));
@@ -88,6 +93,7 @@ export function NewMessage({ inbox, onCancel }: { inbox: InboxView; onCancel: ()
           />
         )}
       </Field>
+      <AttachFiles id="new-files" state={files} />
       {error && (
         <Notice tone="error" title="The message was not sent">
           <p>{error}</p>

@@ -12,6 +12,7 @@ import { useAnnounce } from "../lib/status";
 import { emailProblem } from "../lib/validate";
 import { Field, TextInput } from "../components/Field";
 import { Loading, PageHeader } from "../components/Layout";
+import { AttachFiles, useAttachments } from "../components/AttachFiles";
 import { Notice } from "../components/Notice";
 import { NoteComposer } from "./thread/NoteComposer";
 import { ThreadActions } from "./thread/ThreadActions";
@@ -359,6 +360,7 @@ function ReplyComposer({
   // The version the draft was started against. Live updates refresh `thread` while someone types, so
   // sending the refreshed version would let a message that arrived mid-draft pass unreviewed.
   const draftBase = useRef<number | null>(null);
+  const files = useAttachments();
   const toRef = useRef<HTMLInputElement>(null);
   const ccRef = useRef<HTMLInputElement>(null);
   const textRef = useRef<HTMLTextAreaElement>(null);
@@ -384,6 +386,10 @@ function ReplyComposer({
     if (next.to) return toRef.current?.focus();
     if (next.cc) return ccRef.current?.focus();
     if (next.text) return textRef.current?.focus();
+    if (files.uploading) {
+      setFormError({ message: "Wait until the files have finished uploading, then send.", cannotSend: false });
+      return;
+    }
     setBusy(true);
     try {
       const input = {
@@ -392,9 +398,11 @@ function ReplyComposer({
         cc: ccList.list,
         text,
         baseVersion: changed?.version ?? draftBase.current ?? thread.version,
+        uploadIds: files.uploadIds,
       };
       if (mode === "forward") await api.forward(thread.id, input);
       else await api.reply(thread.id, input);
+      files.clear();
       setText("");
       setChanged(null);
       draftBase.current = null;
@@ -500,6 +508,7 @@ function ReplyComposer({
             />
           )}
         </Field>
+        <AttachFiles id="reply-files" state={files} />
         {changed && (
           <Notice tone="warning" title="New activity since you started this reply">
             <p>Your reply was not sent. Here is what arrived meanwhile; send again when you have read it.</p>
