@@ -103,6 +103,9 @@ export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
         ref={input}
         type="file"
         multiple
+        aria-label="Attach files"
+        // The button below is the control people use; the input only opens the file picker.
+        tabIndex={-1}
         class="visually-hidden"
         onChange={(e) => add(e.currentTarget.files)}
       />
