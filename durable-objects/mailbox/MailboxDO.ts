@@ -440,7 +440,7 @@ export class MailboxDO extends DurableObject<Env> {
     }
 
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
-      if (!(await this.#handle(await this.#gmail.begin(row.window_days)))) return;
+      if (!(await this.#handle(await this.#gmail.begin()))) return;
       row = this.#sync.ensure();
     }
     if (this.#backfillStalled(row)) {
@@ -503,7 +503,7 @@ export class MailboxDO extends DurableObject<Env> {
   async #syncGraphOnce(): Promise<void> {
     let row = this.#sync.ensure();
     if ((row.phase === "backfilling" || row.phase === "recovering") && !row.cursor) {
-      if (!(await this.#handle(await this.#graph.begin(row.window_days)))) return;
+      if (!(await this.#handle(await this.#graph.begin()))) return;
       row = this.#sync.ensure();
     }
     if (row.relist_requested && row.cursor) {

@@ -47,19 +47,20 @@ export class GmailSync {
   }
 
   /**
-   * Lists the last `windowDays` (null = everything), baseline first: a first backfill, or a recovery
+   * Lists the inbox's window (null = everything), baseline first: a first backfill, or a recovery
    * after the history id expired. Listing ids is cheap; only what is not stored yet is fetched, and
    * what the mailbox no longer has is found by the reconciliation that follows.
    */
-  async begin(windowDays: number | null, phase: "backfilling" | "recovering" = "backfilling"): Promise<StepResult> {
+  async begin(phase: "backfilling" | "recovering" = "backfilling"): Promise<StepResult> {
     const gmail = await this.#client();
     if (!gmail) return { ok: false, failure: { kind: "no_grant" } };
     const profile = await gmail.getProfile();
     if (!profile.ok) return { ok: false, failure: profile };
+    // Read after the provider calls: the window may have been changed while they were in flight.
+    const windowDays = this.state.ensure().window_days;
     this.state.update({
       phase,
       cursor: profile.value.historyId,
-      window_days: windowDays,
       backfill_after: windowDays === null ? null : Date.now() - windowDays * 86_400_000,
       backfill_page_token: null,
       backfill_enumerated: 0,
@@ -215,7 +216,7 @@ export class GmailSync {
   /** The history id expired: take a new baseline, then list the window again (see begin). */
   async #recover(): Promise<StepResult> {
     log.warn("gmail_history_expired", { mailboxId: this.identity()?.mailboxId });
-    return this.begin(this.state.ensure().window_days, "recovering");
+    return this.begin("recovering");
   }
 
   async watch(topicName: string): Promise<StepResult> {

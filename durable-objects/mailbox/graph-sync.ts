@@ -162,8 +162,8 @@ export class GraphSync {
     );
   }
 
-  /** Takes the folder list (the baseline), then starts a backfill of the last `windowDays` (null = everything). */
-  async begin(windowDays: number | null): Promise<GraphStepResult> {
+  /** Takes the folder list (the baseline), then starts a backfill of the inbox's window (null = everything). */
+  async begin(): Promise<GraphStepResult> {
     const graph = await this.#client();
     if (!graph) return { ok: false, failure: { kind: "no_grant" } };
     const folders = await graph.listFolders();
@@ -176,7 +176,9 @@ export class GraphSync {
       else if (id.ok) wellKnown.set(id.value, name);
       else if (id.kind !== "not_found") return { ok: false, failure: id };
     }
-    const narrow = this.state.ensure().scope === "inbox_sent";
+    // Read after the provider calls: the window or scope may have been changed while they were in flight.
+    const { scope, window_days: windowDays } = this.state.ensure();
+    const narrow = scope === "inbox_sent";
     const after = windowDays === null ? null : Date.now() - windowDays * 86_400_000;
     const now = Date.now();
     this.sql.exec(`DELETE FROM graph_folders`);
@@ -194,7 +196,6 @@ export class GraphSync {
     this.state.update({
       phase: "backfilling",
       cursor: FOLDERS_CURSOR,
-      window_days: windowDays,
       backfill_after: after,
       backfill_page_token: null,
       backfill_enumerated: 0,
