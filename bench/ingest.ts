@@ -26,7 +26,7 @@ async function subscriptionOf(server: DevServer, address: string) {
   for (;;) {
     const sub = server
       .emulator!.admin.graphSubscriptions()
-      .find((s) => s.mailbox === address && s.notificationUrl === `${server.origin}/webhooks/microsoft`);
+      .find((s) => s.mailbox === address && s.notificationUrl.startsWith(`${server.origin}/webhooks/microsoft`));
     if (sub?.clientState) return { id: sub.id, clientState: sub.clientState };
     if (Date.now() > deadline) throw new Error(`no Graph subscription for ${address} within 60 s`);
     await new Promise((r) => setTimeout(r, 500));

@@ -12,6 +12,11 @@ export interface ListFigures {
   /** End to end through the real API route (session, access check, query, JSON), one request at a time. */
   list: Summary;
   search: Summary;
+  /**
+   * GET /api/me, timed the same way: the cost of any signed-in request on this runtime (session,
+   * two small queries, JSON), for reading the list's figures against.
+   */
+  floor: Summary;
   /** D1's own execution time of the list statement, the same queries. */
   listSql: Summary;
   searchSql: Summary;
@@ -138,12 +143,16 @@ export async function measureLists(
     }
   }
 
+  const floor: number[] = [];
+  for (let i = 0; i < opts.rounds * 4; i++) floor.push(await timeOne(client, "/api/me"));
+
   const summary = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
     return { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), samples: sorted.length };
   };
   return {
     list: summary(all.list),
+    floor: summary(floor),
     search: summary(all.search),
     listSql: summary(sql.list),
     searchSql: summary(sql.search),

@@ -2,6 +2,7 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { Role } from "./contracts";
 import type { Config } from "./config";
 import type * as schema from "./db/schema";
+import type { InboxRef } from "./threads/access";
 
 /** The signed-in person, resolved once per request by the session middleware. */
 export interface Principal {
@@ -34,6 +35,8 @@ export interface AppEnv {
     config: Config;
     db: DrizzleD1Database<typeof schema>;
     principal: Principal;
+    /** The inbox of an `:inboxId` route, once requireInboxAccess has allowed it. */
+    inbox: InboxRef;
     /** Set on the widget's API (/api/embed) instead of a principal. */
     embed: EmbedCaller;
     clientIp: string | null;

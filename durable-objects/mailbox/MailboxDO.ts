@@ -415,7 +415,11 @@ export class MailboxDO extends DurableObject<Env> {
 
   /** Runs the due sync work now (coalesced: one run at a time, re-run if more was asked meanwhile). */
   async #kick(): Promise<void> {
-    await this.ctx.storage.setAlarm(Date.now());
+    const now = Date.now();
+    // A burst of notifications needs one alarm, not one write each.
+    const due = await this.ctx.storage.getAlarm();
+    if (due !== null && due <= now) return;
+    await this.ctx.storage.setAlarm(now);
   }
 
   async #runSync(): Promise<void> {
@@ -549,11 +553,19 @@ export class MailboxDO extends DurableObject<Env> {
     }
   }
 
-  /** Graph posts change and lifecycle notifications here; a deployment behind another host can override it. */
+  /**
+   * Graph posts change and lifecycle notifications here; a deployment behind another host can
+   * override the address. It names this inbox, so the webhook can hand a notification straight to
+   * this object without looking the subscription up (this object still checks it and its clientState).
+   */
   #graphNotificationUrl(): string {
-    const override = this.env.GRAPH_NOTIFICATION_URL;
-    if (override) return override;
-    return `${readConfig(this.env as unknown as Record<string, unknown>).appOrigin}/webhooks/microsoft`;
+    const base =
+      this.env.GRAPH_NOTIFICATION_URL ||
+      `${readConfig(this.env as unknown as Record<string, unknown>).appOrigin}/webhooks/microsoft`;
+    const url = new URL(base);
+    const mailboxId = this.#meta("mailbox_id");
+    if (mailboxId) url.searchParams.set("inbox", mailboxId);
+    return url.toString();
   }
 
   #pushLive(row: { watch_expires_at: number | null }): boolean {

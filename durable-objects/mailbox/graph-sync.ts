@@ -571,7 +571,7 @@ export class GraphSync {
     }
     switch (input.lifecycleEvent) {
       case null:
-        this.state.update({ hint_pending: 1 });
+        if (!this.state.ensure().hint_pending) this.state.update({ hint_pending: 1 });
         return { ok: true, action: "sync" };
       case "reauthorizationRequired":
         // Renewing reauthorizes; delivery may have paused meanwhile, so read the deltas too.

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ftsMatchExpression,
+  prefixTerm,
   MAX_SEARCH_LENGTH,
   MAX_SEARCH_TOKENS,
   parseSearch,
@@ -327,6 +328,18 @@ describe("ftsMatchExpression", () => {
   it("should double quotes inside a literal", () => {
     const q = parsed({ terms: ['say "hi" now'], subject: ['"'], from: ['a"b'] });
     expect(ftsMatchExpression(q)).toBe('"say ""hi"" now" AND {participants}: "a""b"');
+  });
+
+  it("should spell out the last term's prefix when given the words it stands for", () => {
+    expect(ftsMatchExpression(parseSearch("from:ann invoi -draft"), ["invoice", "invoices"])).toBe(
+      '("invoi" OR "invoice" OR "invoices") AND {participants}: "ann" NOT "draft"',
+    );
+    // No word starts with it: the term alone, which matches nothing either.
+    expect(ftsMatchExpression(parseSearch("zzq"), [])).toBe('("zzq")');
+    // Phrases and split words never were prefixes.
+    expect(ftsMatchExpression(parseSearch('"big deal"'), ["bigger"])).toBe('"big deal"');
+    expect(prefixTerm(parseSearch("report inv"))).toBe("inv");
+    expect(prefixTerm(parseSearch("report e-mail"))).toBeNull();
   });
 
   it("should skip strings with no letter or digit in a hand-built search", () => {

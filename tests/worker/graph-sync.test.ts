@@ -120,7 +120,8 @@ describe("Graph sync", () => {
       changeType: "created,updated",
       immutableIds: true,
     });
-    expect(sub!.notificationUrl).toBe(`${env.TEST_PUSH_RELAY_URL}/webhooks/microsoft`);
+    // The URL names the inbox, so the webhook needs no lookup to reach its mailbox object.
+    expect(sub!.notificationUrl).toBe(`${env.TEST_PUSH_RELAY_URL}/webhooks/microsoft?inbox=${inboxId}`);
     expect(sub!.lifecycleNotificationUrl).toBe(sub!.notificationUrl);
     expect(sub!.expirationDateTime - Date.now()).toBeGreaterThan(24 * 60 * 60 * 1000);
     // The clientState exists only as a hash inside the MailboxDO; D1 holds the subscription id alone.

@@ -152,6 +152,28 @@ describe("POST /webhooks/microsoft", () => {
     await vi.waitFor(async () => expect(await stored(first, "Forged")).toBe(1), { timeout: 15_000, interval: 200 });
   });
 
+  it("the inbox the URL names checks the notification itself", { timeout: 45_000 }, async () => {
+    const mark = await relayMark();
+    await deliver("Misdirected");
+    const [real] = await awaitNotifications(first.subscriptionId, mark, 1, (n) => n.changeType === "created");
+    expect(real!.push.query).toBe(`?inbox=${first.inboxId}`);
+    const genuine = real!.items.filter((n) => n.subscriptionId === first.subscriptionId);
+    // first's genuine notification, sent to second's URL: second's object does not know the subscription.
+    expect((await post(body(genuine), `?inbox=${second.inboxId}`)).status).toBe(202);
+    // And a forged clientState on first's own URL is refused there.
+    const forged = genuine.map((n) => ({ ...n, clientState: "guessed" }));
+    expect((await post(body(forged), `?inbox=${first.inboxId}`)).status).toBe(202);
+    // An inbox parameter that is not an id falls back to the lookup, which finds first's subscription.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await stored(first, "Misdirected")).toBe(0);
+    expect(await stored(second, "Misdirected")).toBe(0);
+    expect((await post(body(genuine), "?inbox=..%2Fx")).status).toBe(202);
+    await vi.waitFor(async () => expect(await stored(first, "Misdirected")).toBe(1), {
+      timeout: 15_000,
+      interval: 200,
+    });
+  });
+
   it("a subscription of a disconnected mailbox routes nowhere", { timeout: 30_000 }, async () => {
     await env.DB.prepare(`UPDATE mailboxes SET disconnected_at = ? WHERE id = ?`)
       .bind(Date.now(), second.inboxId)
@@ -159,7 +181,8 @@ describe("POST /webhooks/microsoft", () => {
     const mark = await relayMark();
     await deliver("Archived");
     const [real] = await awaitNotifications(second.subscriptionId, mark, 1, (n) => n.changeType === "created");
-    expect((await replay(real!.push)).status).toBe(202);
+    // As a subscription made before URLs named their inbox would send it: found by subscription id in D1.
+    expect((await post(real!.push.body)).status).toBe(202);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await stored(second, "Archived")).toBe(0);
   });

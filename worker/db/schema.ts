@@ -288,8 +288,14 @@ export const threads = sqliteTable(
     hiddenAt: integer("hidden_at"),
     /** Bumped by every new message and note: a reply composed on an older version is stale. */
     version: integer("version").notNull().default(0),
+    /**
+     * A small integer key for search: the rowids of the thread's rows in message_search are
+     * seq << 20 plus a counter, so a match names its thread without reading any row.
+     */
+    seq: integer("seq"),
   },
   (t) => [
+    uniqueIndex("threads_seq").on(t.seq),
     index("threads_account_last").on(t.accountId, t.lastMessageAt),
     index("threads_assignee").on(t.accountId, t.assigneeId, t.lastMessageAt),
   ],
@@ -397,6 +403,8 @@ export const messages = sqliteTable(
     sentViaPartnerId: text("sent_via_partner_id"),
     sentViaUserId: text("sent_via_user_id"),
     sentViaUserName: text("sent_via_user_name"),
+    /** The message's rowid in message_search (see threads.seq); null when it is not indexed. */
+    searchRowid: integer("search_rowid"),
   },
   (t) => [
     uniqueIndex("messages_account_rfc_id").on(t.accountId, t.rfcMessageId),

@@ -6,6 +6,8 @@
  * D1's bound-parameter and statement-size limits.
  */
 
+import { SEARCH_THREAD_SHIFT } from "../db/search-table";
+
 const WORDS = (
   "invoice order payment refund shipping delivery contract renewal quote proposal meeting call schedule " +
   "account password login access error issue problem question request support ticket update status " +
@@ -97,6 +99,7 @@ export async function seedThreads(db: D1Database, req: SeedRequest): Promise<{ t
         body,
         r() < 0.05 ? 1 : 0,
         body.length + 600,
+        k + 1,
       ]);
     }
     threadRows.push([threadId, subject, snippet, last, req.messagesPerThread, status, assignee]);
@@ -112,9 +115,10 @@ export async function seedThreads(db: D1Database, req: SeedRequest): Promise<{ t
       db
         .prepare(
           `INSERT INTO threads (id, account_id, subject, snippet, last_message_at, message_count, created_at, status,
-             snoozed_until, assignee_id, version)
+             snoozed_until, assignee_id, version, seq)
            SELECT value->>0, ?1, value->>1, value->>2, value->>3, value->>4, value->>3, value->>5,
-             CASE WHEN value->>5 = 'snoozed' THEN ?3 + 86400000 ELSE NULL END, value->>6, value->>4
+             CASE WHEN value->>5 = 'snoozed' THEN ?3 + 86400000 ELSE NULL END, value->>6, value->>4,
+             (SELECT coalesce(max(seq), 0) FROM threads) + key + 1
            FROM json_each(?2)`,
         )
         .bind(account, json, req.now),
@@ -132,16 +136,18 @@ export async function seedThreads(db: D1Database, req: SeedRequest): Promise<{ t
       db
         .prepare(
           `INSERT INTO messages (id, account_id, thread_id, rfc_message_id, subject, from_name, from_address, to_list,
-             received_at, sent_at, snippet, text_body, attachment_count, size_bytes, raw_key, created_at)
+             received_at, sent_at, snippet, text_body, attachment_count, size_bytes, raw_key, created_at, search_rowid)
            SELECT value->>0, ?1, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
-             value->>7, value->>7, value->>8, value->>9, value->>10, value->>11, 'seed/' || (value->>0), value->>7
+             value->>7, value->>7, value->>8, value->>9, value->>10, value->>11, 'seed/' || (value->>0), value->>7,
+             ((SELECT seq FROM threads t WHERE t.account_id = ?1 AND t.id = value->>1) << ${SEARCH_THREAD_SHIFT}) + (value->>12)
            FROM json_each(?2)`,
         )
         .bind(account, json),
       db
         .prepare(
-          `INSERT INTO message_search (subject, participants, body, account_id, message_id)
-           SELECT value->>3, (value->>4) || ' <' || (value->>5) || '> ' || (value->>6), value->>9, ?1, value->>0
+          `INSERT INTO message_search (rowid, subject, participants, body, scope)
+           SELECT ((SELECT seq FROM threads t WHERE t.account_id = ?1 AND t.id = value->>1) << ${SEARCH_THREAD_SHIFT}) + (value->>12),
+             value->>3, (value->>4) || ' <' || (value->>5) || '> ' || (value->>6), value->>9, ?1
            FROM json_each(?2)`,
         )
         .bind(account, json),

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../app-env";
 import { idSchema } from "../contracts";
@@ -14,25 +14,27 @@ export const requireInboxAccess = createMiddleware<AppEnv>(async (c, next) => {
   const parsed = idSchema.safeParse(c.req.param("inboxId"));
   if (!parsed.success) throw notFound("Inbox");
   const { accountId, userId, role } = c.var.principal;
+  // One query: the inbox, and whether the caller holds a grant to it.
   const mailbox = await c.var.db
-    .select({ id: mailboxes.id })
+    .select({
+      id: mailboxes.id,
+      address: mailboxes.address,
+      kind: mailboxes.kind,
+      granted: sql<number | null>`${inboxAccess.userId} is not null`,
+    })
     .from(mailboxes)
+    .leftJoin(
+      inboxAccess,
+      and(
+        eq(inboxAccess.accountId, mailboxes.accountId),
+        eq(inboxAccess.mailboxId, mailboxes.id),
+        eq(inboxAccess.userId, userId),
+      ),
+    )
     .where(and(eq(mailboxes.accountId, accountId), eq(mailboxes.id, parsed.data)))
     .get();
   if (!mailbox) throw notFound("Inbox");
-  if (role !== "owner" && role !== "admin") {
-    const grant = await c.var.db
-      .select({ userId: inboxAccess.userId })
-      .from(inboxAccess)
-      .where(
-        and(
-          eq(inboxAccess.accountId, accountId),
-          eq(inboxAccess.mailboxId, mailbox.id),
-          eq(inboxAccess.userId, userId),
-        ),
-      )
-      .get();
-    if (!grant) throw notFound("Inbox");
-  }
+  if (role !== "owner" && role !== "admin" && !mailbox.granted) throw notFound("Inbox");
+  c.set("inbox", { id: mailbox.id, address: mailbox.address, kind: mailbox.kind });
   await next();
 });

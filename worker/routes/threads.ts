@@ -24,9 +24,8 @@ export const threadRoutes = new Hono<AppEnv>().get(
   async (c) => {
     const p = c.var.principal;
     const q = c.req.valid("query");
-    const inboxId = c.req.param("inboxId");
-    const inbox = (await usableInboxes(c)).filter((i) => i.id === inboxId);
-    return c.json(await listThreads(c.env.DB, p, { ...listFilters(q), inboxIds: [inboxId], inboxNames: inbox }));
+    const inbox = c.var.inbox;
+    return c.json(await listThreads(c.env.DB, p, { ...listFilters(q), inboxIds: [inbox.id], inboxNames: [inbox] }));
   },
 );
 

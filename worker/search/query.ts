@@ -230,6 +230,13 @@ function literal(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;
 }
 
+/** The last free term, when it is matched as a prefix (see {@link ftsMatchExpression}). */
+export function prefixTerm(q: ParsedSearch): string | null {
+  const terms = q.terms.filter((s) => WORD_CHAR.test(s));
+  const last = terms.at(-1);
+  return last !== undefined && SINGLE_WORD.test(last) ? last : null;
+}
+
 /**
  * The FTS5 `MATCH` expression for the text parts of a query (terms, excluded, from, to, subject),
  * over an FTS5 table with columns `subject`, `participants` and `body`. Bind it as a parameter:
@@ -252,18 +259,25 @@ function literal(s: string): string {
  * - Strings with no letter or digit are skipped (an empty FTS5 phrase matches nothing), so a
  *   hand-built ParsedSearch gets the same treatment as one from {@link parseSearch}.
  *
+ * - `completions`, when given, are the indexed words the last term's prefix stands for (from the
+ *   index's vocabulary): the term becomes `("inv" OR "invoice")` instead of `"inv" *`. Same matches;
+ *   FTS5 evaluates a prefix by merging every such word's list, which costs dearly when the
+ *   expression is evaluated once per thread.
+ *
  * Returns null when there is no positive text part; the caller then does not use MATCH at all.
  *
  * @example
  * ftsMatchExpression(parseSearch('from:ann invoi -draft'))
  * // '"invoi" * AND {participants}: "ann" NOT "draft"'
  */
-export function ftsMatchExpression(q: ParsedSearch): string | null {
+export function ftsMatchExpression(q: ParsedSearch, completions?: string[]): string | null {
   const words = (list: string[]) => list.filter((s) => WORD_CHAR.test(s));
   const terms = words(q.terms);
-  const positive = terms.map((term, i) =>
-    i === terms.length - 1 && SINGLE_WORD.test(term) ? `${literal(term)} *` : literal(term),
-  );
+  const positive = terms.map((term, i) => {
+    if (i !== terms.length - 1 || !SINGLE_WORD.test(term)) return literal(term);
+    if (!completions) return `${literal(term)} *`;
+    return `(${[term, ...completions.filter((c) => c !== term)].map(literal).join(" OR ")})`;
+  });
   for (const value of words([...q.from, ...q.to])) positive.push(`{participants}: ${literal(value)}`);
   for (const value of words(q.subject)) positive.push(`{subject}: ${literal(value)}`);
   if (positive.length === 0) return null;

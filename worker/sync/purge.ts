@@ -128,10 +128,17 @@ async function removeCopies(
       db
         .delete(messageRefs)
         .where(and(eq(messageRefs.accountId, accountId), inArray(messageRefs.messageId, orphanIds))),
+      // Before the messages: their rows name the search rows to remove.
+      db.delete(messageSearch).where(
+        inArray(
+          messageSearch.rowid,
+          db
+            .select({ rowid: messages.searchRowid })
+            .from(messages)
+            .where(and(eq(messages.accountId, accountId), inArray(messages.id, orphanIds))),
+        ),
+      ),
       db.delete(messages).where(and(eq(messages.accountId, accountId), inArray(messages.id, orphanIds))),
-      db
-        .delete(messageSearch)
-        .where(and(eq(messageSearch.accountId, accountId), inArray(messageSearch.messageId, orphanIds))),
     ]);
     removed += orphans.length;
   }

@@ -16,9 +16,9 @@ import {
   threads,
 } from "../db/schema";
 import type * as schema from "../db/schema";
-import { messageSearch } from "../db/search-table";
 import { newId } from "../lib/ids";
 import { parseMail, type ParsedMail } from "../mail/parse";
+import { searchIndexStatements } from "../search/index-message";
 
 type Db = DrizzleD1Database<typeof schema>;
 
@@ -86,6 +86,8 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
 
   const existing = await messageByRfcId(db, copy.accountId, rfcId);
   if (existing) {
+    // A first attempt that stopped between storing the message and indexing it is finished here.
+    if (existing.searchRowid === null) await db.batch(searchStatements(db, copy, existing.id, existing.threadId, mail));
     await linkCopy(db, copy, existing.id, existing.threadId);
     return { status: "linked", messageId: existing.id, threadId: existing.threadId };
   }
@@ -136,6 +138,8 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
         subject: mail.subject,
         lastMessageAt: copy.receivedAt,
         createdAt: now,
+        // Written in the same statement, so two new threads can never take the same number.
+        seq: sql`(select coalesce(max(seq), 0) + 1 from threads)`,
       }),
       insertMessage,
     ]);
@@ -154,14 +158,8 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
   }
 
   await storeAttachments(db, bucket, copy.accountId, messageId, mail);
-  const [, bumped] = await db.batch([
-    db.insert(messageSearch).values({
-      subject: mail.subject,
-      participants: participantsText(mail),
-      body: mail.text,
-      accountId: copy.accountId,
-      messageId,
-    }),
+  const [, , bumped] = await db.batch([
+    ...searchStatements(db, copy, messageId, threadId, mail),
     // A new message makes replies composed before it stale; one from outside reopens a closed or
     // snoozed conversation.
     db
@@ -194,6 +192,17 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
   return { status: "stored", messageId, threadId };
 }
 
+function searchStatements(db: Db, copy: IncomingCopy, messageId: string, threadId: string, mail: ParsedMail) {
+  return searchIndexStatements(db, {
+    accountId: copy.accountId,
+    messageId,
+    threadId,
+    subject: mail.subject,
+    participants: participantsText(mail),
+    body: mail.text,
+  });
+}
+
 /** "Name <address>" of every sender and recipient, for search. */
 function participantsText(mail: ParsedMail): string {
   const all = [...(mail.from ? [mail.from] : []), ...mail.to, ...mail.cc];
@@ -202,7 +211,7 @@ function participantsText(mail: ParsedMail): string {
 
 function messageByRfcId(db: Db, accountId: string, rfcId: string) {
   return db
-    .select({ id: messages.id, threadId: messages.threadId })
+    .select({ id: messages.id, threadId: messages.threadId, searchRowid: messages.searchRowid })
     .from(messages)
     .where(and(eq(messages.accountId, accountId), eq(messages.rfcMessageId, rfcId)))
     .get();

@@ -18,22 +18,27 @@ export interface InboxRef {
 
 export async function usableInboxes(c: Context<AppEnv>): Promise<InboxRef[]> {
   const { accountId, userId, role } = c.var.principal;
-  const all = await c.var.db
-    .select({ id: mailboxes.id, address: mailboxes.address, kind: mailboxes.kind })
+  const everyInbox = role === "owner" || role === "admin";
+  // One query either way: the account's inboxes, narrowed to the caller's grants unless they see all.
+  const rows = await c.var.db
+    .select({
+      id: mailboxes.id,
+      address: mailboxes.address,
+      kind: mailboxes.kind,
+      granted: sql<number>`${inboxAccess.userId} is not null`,
+    })
     .from(mailboxes)
+    .leftJoin(
+      inboxAccess,
+      and(
+        eq(inboxAccess.accountId, mailboxes.accountId),
+        eq(inboxAccess.mailboxId, mailboxes.id),
+        eq(inboxAccess.userId, userId),
+      ),
+    )
     .where(eq(mailboxes.accountId, accountId))
     .all();
-  if (role === "owner" || role === "admin") return all;
-  const granted = new Set(
-    (
-      await c.var.db
-        .select({ mailboxId: inboxAccess.mailboxId })
-        .from(inboxAccess)
-        .where(and(eq(inboxAccess.accountId, accountId), eq(inboxAccess.userId, userId)))
-        .all()
-    ).map((g) => g.mailboxId),
-  );
-  return all.filter((m) => granted.has(m.id));
+  return rows.filter((r) => everyInbox || r.granted).map(({ id, address, kind }) => ({ id, address, kind }));
 }
 
 export type ThreadRow = typeof threads.$inferSelect;

@@ -3,12 +3,18 @@
  * assigned to them; filtered by status, assignee, tag, unread and the search box; newest activity
  * first, keyset-paginated on (last activity, thread id) so pages never skip or repeat a thread.
  *
+ * Search takes one of two ways, chosen by how many messages of the account match (counted in the
+ * full-text index, bounded): few matches list their threads first (each match names its thread in
+ * its rowid) and only those are sorted; many matches walk the newest threads and ask the index about
+ * each one (a rowid range), stopping at a page. Either way only a page's worth of rows is ever read.
+ *
  * Raw SQL on purpose: the filters are optional EXISTS clauses and an FTS5 MATCH, which read more
  * plainly here than through a query builder. Every value is bound; inbox id lists travel as one JSON
  * parameter (json_each), so no list can exceed D1's bound-parameter limit.
  */
 import type { ThreadStatus, ThreadSummaryView } from "../contracts";
-import { ftsMatchExpression, parseSearch, type AssigneeFilter } from "../search/query";
+import { SEARCH_MAX_PER_THREAD, SEARCH_THREAD_SHIFT } from "../db/search-table";
+import { ftsMatchExpression, parseSearch, prefixTerm, type AssigneeFilter, type ParsedSearch } from "../search/query";
 
 export interface ThreadListCaller {
   accountId: string;
@@ -55,12 +61,90 @@ const EFFECTIVE_STATUS = `CASE WHEN t.status = 'snoozed' AND t.snoozed_until <= 
 /** A literal for FTS5 MATCH: the phrase in double quotes, inner quotes doubled. */
 const ftsLiteral = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
+/** How a search finds its threads (see above). */
+export type SearchWay = "matches_first" | "threads_first";
+
+/** More matching messages than this, and walking the newest threads is the cheaper way. */
+const THREADS_FIRST_ABOVE = 5_000;
+
+/** A prefix standing for more indexed words than this keeps FTS5's own prefix matching. */
+const MAX_COMPLETIONS = 32;
+
+/** How one search runs: its way and, walking threads, the words its typed prefix stands for. */
+export interface SearchPlan {
+  way: SearchWay;
+  completions: string[] | null;
+}
+
+/** The full-text expression a search sends to MATCH, or null when it has no words. */
+function searchExpressions(
+  search: ParsedSearch,
+  completions?: string[] | null,
+): { match: string | null; excluded: string | null } {
+  const match = ftsMatchExpression(search, completions ?? undefined);
+  return {
+    match,
+    excluded: !match && search.excluded.length > 0 ? search.excluded.map(ftsLiteral).join(" OR ") : null,
+  };
+}
+
+/** Narrows an expression to one account inside the index (the account id is one token of `scope`). */
+const scoped = (accountId: string, expr: string) => `{scope}: ${ftsLiteral(accountId)} AND (${expr})`;
+
+/** Which way a search should go, from a bounded count of the account's matching messages. */
+async function chooseSearchWay(
+  db: D1Database,
+  accountId: string,
+  search: ParsedSearch,
+  completions: string[] | null,
+): Promise<SearchWay> {
+  const { match, excluded } = searchExpressions(search, completions);
+  const expr = match ?? excluded;
+  if (!expr) return "matches_first";
+  const row = await db
+    .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM message_search WHERE message_search MATCH ? LIMIT ?)`)
+    .bind(scoped(accountId, expr), THREADS_FIRST_ABOVE + 1)
+    .first<{ n: number }>();
+  return (row?.n ?? 0) > THREADS_FIRST_ABOVE ? "threads_first" : "matches_first";
+}
+
+/**
+ * The indexed words a prefix stands for, as the tokenizer folds them (lower case, no diacritics);
+ * null when there are too many to spell out.
+ */
+async function completionsOf(db: D1Database, prefix: string): Promise<string[] | null> {
+  const folded = prefix.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+  const rows = await db
+    .prepare(`SELECT term FROM message_search_terms WHERE term >= ?1 AND term < ?1 || ?2 ORDER BY term LIMIT ?3`)
+    .bind(folded, "\u{10FFFF}", MAX_COMPLETIONS + 1)
+    .all<{ term: string }>();
+  return rows.results.length > MAX_COMPLETIONS ? null : rows.results.map((r) => r.term);
+}
+
+/**
+ * Decides how a search runs (a way may be imposed, to compare the two). The prefix's words are
+ * looked up first, so that neither the count nor the list has FTS5 merge a prefix.
+ */
+export async function planSearch(
+  db: D1Database,
+  accountId: string,
+  q: string | undefined,
+  way?: SearchWay,
+): Promise<SearchPlan> {
+  if (!q) return { way: "matches_first", completions: null };
+  const search = parseSearch(q);
+  const prefix = prefixTerm(search);
+  const completions = prefix ? await completionsOf(db, prefix) : null;
+  return { way: way ?? (await chooseSearchWay(db, accountId, search, completions)), completions };
+}
+
 export async function listThreads(
   db: D1Database,
   who: ThreadListCaller,
   req: ThreadListRequest,
+  way?: SearchWay,
 ): Promise<{ threads: ThreadSummaryView[]; nextCursor: string | null }> {
-  const query = threadListQuery(who, req, Date.now());
+  const query = threadListQuery(who, req, Date.now(), await planSearch(db, who.accountId, req.q, way));
   if (!query) return { threads: [], nextCursor: null };
   const rows = (
     await db
@@ -81,6 +165,7 @@ export function threadListQuery(
   who: ThreadListCaller,
   req: ThreadListRequest,
   now: number,
+  plan: SearchPlan = { way: "matches_first", completions: null },
 ): { text: string; values: unknown[] } | null {
   const where: string[] = ["t.account_id = ?account", "t.hidden_at IS NULL"];
   const binds = new Map<string, unknown>([
@@ -154,15 +239,6 @@ export function threadListQuery(
       `EXISTS (SELECT 1 FROM messages am WHERE am.account_id = t.account_id AND am.thread_id = t.id AND am.attachment_count > 0)`,
     );
   }
-  if (search) {
-    const match = ftsMatchExpression(search);
-    const matching = (expr: string) =>
-      `t.id IN (SELECT sm.thread_id FROM message_search s JOIN messages sm ON sm.account_id = s.account_id AND sm.id = s.message_id
-         WHERE message_search MATCH ${bind(expr)} AND s.account_id = ?account)`;
-    if (match) where.push(matching(match));
-    else if (search.excluded.length > 0) where.push(`NOT ${matching(search.excluded.map(ftsLiteral).join(" OR "))}`);
-  }
-
   if (req.cursor) {
     const [ms, id] = req.cursor.split(".") as [string, string];
     where.push(
@@ -170,6 +246,30 @@ export function threadListQuery(
     );
   }
 
+  // The search clause goes last: the cheap filters above decide first whether a thread is a candidate.
+  let source = "threads t";
+  if (search) {
+    const { match, excluded } = searchExpressions(search, plan.completions);
+    const expr = match ?? excluded;
+    if (expr && plan.way === "threads_first") {
+      const first = `(t.seq << ${SEARCH_THREAD_SHIFT})`;
+      const inThread = `EXISTS (SELECT 1 FROM message_search s WHERE message_search MATCH ${bind(expr)}
+         AND s.rowid BETWEEN ${first} AND ${first} + ${SEARCH_MAX_PER_THREAD})`;
+      where.push(match ? inThread : `NOT ${inThread}`);
+    } else if (expr) {
+      const seqs = `SELECT DISTINCT s.rowid >> ${SEARCH_THREAD_SHIFT} AS seq FROM message_search s
+         WHERE message_search MATCH ${bind(scoped(who.accountId, expr))}`;
+      if (match) {
+        // CROSS JOIN keeps this order: the (few) matches first, then their threads by seq.
+        source = `(${seqs}) hit CROSS JOIN threads t`;
+        where.push(`t.seq = hit.seq`);
+      } else where.push(`t.seq NOT IN (${seqs})`);
+    }
+  }
+
+  // The page is chosen first, reading only the thread rows; the columns below are worked out for its rows alone.
+  const page = `SELECT t.* FROM ${source} WHERE ${where.join(" AND ")}
+    ORDER BY t.last_message_at DESC, t.id DESC LIMIT ${bind(req.limit)}`;
   const sql = `
     SELECT t.id, t.subject, t.snippet, t.last_message_at, t.message_count, t.snoozed_until,
       ${EFFECTIVE_STATUS} AS status,
@@ -181,11 +281,9 @@ export function threadListQuery(
       (SELECT json_group_array(tm.mailbox_id) FROM thread_mailboxes tm WHERE tm.account_id = t.account_id
          AND tm.thread_id = t.id AND tm.mailbox_id IN (SELECT value FROM json_each(${scope}))) AS inbox_ids,
       ${readClause} AS is_read
-    FROM threads t
+    FROM (${page}) t
     LEFT JOIN users u ON u.account_id = t.account_id AND u.id = t.assignee_id
-    WHERE ${where.join(" AND ")}
-    ORDER BY t.last_message_at DESC, t.id DESC
-    LIMIT ${bind(req.limit)}`;
+    ORDER BY t.last_message_at DESC, t.id DESC`;
   return positional(sql, binds);
 }
 

@@ -1,14 +1,17 @@
 /**
  * POST /webhooks/microsoft — Microsoft Graph change and lifecycle notifications, and Graph's
- * validation handshake for both. A notification names only its subscription, so the mailbox is found
- * by subscription id in D1; the mailbox's DO then checks the clientState (which only it holds) and
- * treats the notification as a hint to read its deltas. Answers fast: Graph counts any reply slower
+ * validation handshake for both. Subscriptions are made with the inbox in the notification URL
+ * (`?inbox=`), so a notification goes straight to that mailbox's DO; one made before that names only
+ * its subscription, and the mailbox is found by subscription id in D1. Either way the DO checks the
+ * subscription id and the clientState (which only it holds) and treats the notification as a hint to
+ * read its deltas. Answers fast: Graph counts any reply slower
  * than about 3 s against the endpoint, and the DO does the work after the reply.
  */
 import { and, eq, inArray, isNull } from "drizzle-orm";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { idSchema } from "../contracts";
 import { mailboxes } from "../db/schema";
 import { ApiError } from "../errors";
 import { log } from "../lib/log";
@@ -55,19 +58,7 @@ export const microsoftWebhookRoutes = new Hono<AppEnv>().post("/", async (c) => 
   for (const n of parsed.data.value) {
     distinct.set(JSON.stringify([n.subscriptionId, n.clientState ?? null, n.lifecycleEvent ?? null]), n);
   }
-  const ids = [...new Set(parsed.data.value.map((n) => n.subscriptionId))];
-  const owners = await c.var.db
-    .select({ id: mailboxes.id, subscriptionId: mailboxes.graphSubscriptionId })
-    .from(mailboxes)
-    .where(
-      and(
-        eq(mailboxes.provider, "graph"),
-        inArray(mailboxes.graphSubscriptionId, ids),
-        isNull(mailboxes.disconnectedAt),
-      ),
-    )
-    .all();
-  const mailboxBySubscription = new Map(owners.map((o) => [o.subscriptionId!, o.id]));
+  const mailboxBySubscription = await mailboxesFor(c, parsed.data.value);
 
   const outcomes = await Promise.allSettled(
     [...distinct.values()].map(async (n) => {
@@ -91,3 +82,25 @@ export const microsoftWebhookRoutes = new Hono<AppEnv>().post("/", async (c) => 
   }
   return c.body(null, 202);
 });
+
+/** Which mailbox each notification is for: the one the URL names, or else by subscription id in D1. */
+async function mailboxesFor(
+  c: Context<AppEnv>,
+  notifications: z.infer<typeof notificationSchema>[],
+): Promise<Map<string, string>> {
+  const ids = [...new Set(notifications.map((n) => n.subscriptionId))];
+  const named = idSchema.safeParse(c.req.query("inbox"));
+  if (named.success) return new Map(ids.map((id) => [id, named.data]));
+  const owners = await c.var.db
+    .select({ id: mailboxes.id, subscriptionId: mailboxes.graphSubscriptionId })
+    .from(mailboxes)
+    .where(
+      and(
+        eq(mailboxes.provider, "graph"),
+        inArray(mailboxes.graphSubscriptionId, ids),
+        isNull(mailboxes.disconnectedAt),
+      ),
+    )
+    .all();
+  return new Map(owners.map((o) => [o.subscriptionId!, o.id]));
+}
