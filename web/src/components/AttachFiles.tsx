@@ -4,7 +4,13 @@
  * sends the finished uploads' ids and waits while any is still uploading.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { MAX_MESSAGE_FILE_BYTES, MAX_MESSAGE_FILES, MAX_UPLOAD_FILE_BYTES } from "../../../worker/contracts/limits";
+import {
+  MAX_MESSAGE_FILE_BYTES,
+  MAX_MESSAGE_FILES,
+  MAX_UPLOAD_FILE_BYTES,
+  megabytes,
+  megabytesApart,
+} from "../../../worker/contracts/limits";
 import { messageOf } from "../lib/api";
 import { useAnnounce } from "../lib/status";
 import { removeUpload, startUpload, type UploadHandle } from "../lib/uploads";
@@ -44,8 +50,15 @@ export function useAttachments(): Attachments {
   };
 }
 
+/** Sizes counted as the limits are, in powers of ten. */
 const sizeLabel = (bytes: number) =>
-  bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  bytes >= 1_000_000 ? megabytes(bytes) : `${Math.max(1, Math.round(bytes / 1000))} KB`;
+
+/** "at most 2 MB; this one is 2.1 MB": the two sizes always read differently. */
+const overLimit = (limit: number, size: number, what: string) => {
+  const [max, actual] = megabytesApart(limit, size);
+  return `at most ${max}; ${what} ${actual}.`;
+};
 
 let nextKey = 1;
 
@@ -66,9 +79,9 @@ export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
         count >= MAX_MESSAGE_FILES
           ? `A message can carry at most ${MAX_MESSAGE_FILES} files.`
           : file.size > MAX_UPLOAD_FILE_BYTES
-            ? `Each file can be at most ${sizeLabel(MAX_UPLOAD_FILE_BYTES)}; this one is ${sizeLabel(file.size)}.`
+            ? `Each file can be ${overLimit(MAX_UPLOAD_FILE_BYTES, file.size, "this one is")}`
             : total > MAX_MESSAGE_FILE_BYTES
-              ? `All files of a message together can be at most ${sizeLabel(MAX_MESSAGE_FILE_BYTES)}.`
+              ? `All files of a message together can be ${overLimit(MAX_MESSAGE_FILE_BYTES, total, "with this one they are")}`
               : null;
       if (problem) total -= file.size;
       else count += 1;
