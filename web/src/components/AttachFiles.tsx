@@ -1,7 +1,9 @@
 /**
  * "Attach files" for a composer: each chosen file uploads at once with its own progress bar, and can
  * be removed (an upload in flight is stopped; a finished one is deleted on the server). The composer
- * sends the finished uploads' ids and waits while any is still uploading.
+ * sends the finished uploads' ids and waits while any is still uploading. What happened to a file
+ * ("attached", "removed") is said in a status line under the list rather than in the app's floating
+ * confirmation, which would sit over the rows' Remove buttons.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
@@ -12,7 +14,6 @@ import {
   megabytesApart,
 } from "../../../worker/contracts/limits";
 import { messageOf } from "../lib/api";
-import { useAnnounce } from "../lib/status";
 import { removeUpload, startUpload, type UploadHandle } from "../lib/uploads";
 
 interface Item {
@@ -31,12 +32,16 @@ export interface Attachments {
   /** Ids of the finished uploads, to send with the message. */
   uploadIds: string[];
   uploading: boolean;
+  /** The last thing that happened to a file ("quote.pdf attached."), shown under the list. */
+  status: string;
+  setStatus: (status: string) => void;
   /** After a send: the server has used the uploads, so they are only forgotten here. */
   clear: () => void;
 }
 
 export function useAttachments(): Attachments {
   const [items, setState] = useState<Item[]>([]);
+  const [status, setStatus] = useState("");
   const live = useRef(items);
   live.current = items;
   // Leaving the page with files still uploading stops them.
@@ -46,7 +51,12 @@ export function useAttachments(): Attachments {
     setItems: (update) => setState((current) => update(current)),
     uploadIds: items.filter((i) => i.uploadId).map((i) => i.uploadId!),
     uploading: items.some((i) => i.handle !== null),
-    clear: () => setState([]),
+    status,
+    setStatus,
+    clear: () => {
+      setState([]);
+      setStatus("");
+    },
   };
 }
 
@@ -63,7 +73,7 @@ const overLimit = (limit: number, size: number, what: string) => {
 let nextKey = 1;
 
 export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
-  const announce = useAnnounce();
+  const announce = state.setStatus;
   const input = useRef<HTMLInputElement>(null);
   const patch = (key: number, change: Partial<Item>) =>
     state.setItems((items) => items.map((i) => (i.key === key ? { ...i, ...change } : i)));
@@ -158,6 +168,10 @@ export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
           ))}
         </ul>
       )}
+      {/* Always present, so that screen readers announce each change of its text. */}
+      <p class="attach-status muted" role="status">
+        {state.status}
+      </p>
     </div>
   );
 }
