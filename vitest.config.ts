@@ -70,6 +70,19 @@ function readStalwartOracle(): { name: string; texts: { text: string; html: bool
   return out;
 }
 
+/**
+ * DOMPurify's sanitizer test vectors (../shared/corpora/dompurify/expect.json), for the structural
+ * check of our own sanitizer inside workerd. Only title and payload: the expected outputs are
+ * DOMPurify's default configuration, not ours. Empty when the folder is absent; the test says so.
+ */
+function readSanitizerCorpus(): { title: string; payload: string }[] {
+  const file = path.join(root, "..", "shared", "corpora", "dompurify", "expect.json");
+  if (!existsSync(file)) return [];
+  const records = JSON.parse(readFileSync(file, "utf8")) as { title?: string; payload: string }[];
+  // Bindings must be plain JSON: some records have no title.
+  return records.map(({ title, payload }) => ({ title: title ?? "", payload }));
+}
+
 /** A fixed test key ring: tests must be reproducible, and nothing real is ever sealed with it. */
 const TEST_TOKEN_KEYS = `test1:${Buffer.alloc(32, 7).toString("base64")},old0:${Buffer.alloc(32, 3).toString("base64")}`;
 
@@ -102,6 +115,7 @@ export default defineConfig(async () => {
                     /^ENVIRONMENT\s*=\s*"([^"]*)"/m.exec(readFileSync(path.join(root, "wrangler.toml"), "utf8"))?.[1] ??
                     "",
                   TEST_CORPUS_ORACLE: readStalwartOracle(),
+                  TEST_SANITIZER_CORPUS: readSanitizerCorpus(),
                   // How many random fault sequences the convergence property runs (npm run test:chaos raises it).
                   TEST_CHAOS_RUNS: process.env.CHAOS_RUNS ?? "3",
                   // "1" runs every security fuzz case (npm run test:security); npm test runs a fixed eighth.

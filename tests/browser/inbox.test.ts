@@ -43,6 +43,22 @@ async function visible(locator: Locator): Promise<Locator> {
 
 const heading = (page: Page, name: string | RegExp) => page.getByRole("heading", { level: 1, name });
 
+/**
+ * The Remove buttons of a composer's files that a floating confirmation (toast) is drawn over, each
+ * checked scrolled to the bottom of the window, where the confirmation floats.
+ */
+const removeButtonsCovered = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll<HTMLButtonElement>(".upload-item button")].flatMap((button) => {
+      button.scrollIntoView({ block: "end" });
+      const b = button.getBoundingClientRect();
+      const covered = [...document.querySelectorAll(".live-status > *")]
+        .map((t) => t.getBoundingClientRect())
+        .some((t) => b.left < t.right && t.left < b.right && b.top < t.bottom && t.top < b.bottom);
+      return covered ? [button.getAttribute("aria-label") ?? ""] : [];
+    }),
+  );
+
 const noSideScroll = (page: Page) =>
   page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth).then((o) => expect(o).toBe(0));
 
@@ -274,14 +290,19 @@ describe("reading and answering mail in a real browser", () => {
     const brochure = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) & 0xff));
     await admin.locator("#new-files").setInputFiles([
       { name: "brochure.pdf", mimeType: "application/pdf", buffer: brochure },
-      { name: "huge.zip", mimeType: "application/zip", buffer: Buffer.alloc(2 * 1024 * 1024 + 10) },
+      { name: "huge.zip", mimeType: "application/zip", buffer: Buffer.alloc(2_100_000) },
     ]);
     const attached = admin.getByRole("list", { name: "Attached files" });
     await visible(attached.getByRole("progressbar", { name: "brochure.pdf: uploaded" }));
-    await visible(attached.getByText(/Each file can be at most 2\.1 MB/));
+    await visible(attached.getByText("Each file can be at most 2 MB; this one is 2.1 MB."));
+    // What happened to a file is said under the list, not in a floating confirmation over its buttons.
+    await visible(admin.getByRole("status").filter({ hasText: "brochure.pdf attached." }));
+    expect(await removeButtonsCovered(admin)).toEqual([]);
     await screenshot(admin, "composer-attachments");
     await admin.getByRole("button", { name: "Remove huge.zip" }).click();
     expect(await attached.getByRole("listitem").count()).toBe(1);
+    await visible(admin.getByRole("status").filter({ hasText: "huge.zip removed." }));
+    expect(await removeButtonsCovered(admin)).toEqual([]);
     await admin.getByRole("button", { name: "Send", exact: true }).click();
     await admin.waitForURL((url) => url.pathname.startsWith("/threads/"));
     await visible(heading(admin, "Hello from sales"));

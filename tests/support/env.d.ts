@@ -10,6 +10,8 @@ declare global {
       TEST_DEPLOYED_ENVIRONMENT: string;
       /** Stalwart's expected body text per sample, empty when ../shared is absent. */
       TEST_CORPUS_ORACLE: { name: string; texts: { text: string; html: boolean }[] }[];
+      /** DOMPurify's test vectors (title and payload), empty when ../shared is absent. */
+      TEST_SANITIZER_CORPUS: { title: string; payload: string }[];
       /** MIME samples from ../shared/corpora (base64), empty when that folder is absent. */
       TEST_CORPUS: { name: string; b64: string }[];
       /** The provider emulator the tests run against (its admin API is under /__emulator). */

@@ -67,6 +67,10 @@ describe("GET /api/openapi.json", () => {
     };
     const upload = uploadOp.requestBody.content["multipart/form-data"]!.schema;
     expect(upload.required).toEqual(["file"]);
-    expect(upload.properties["file"]).toMatchObject({ type: "string", format: "binary" });
+    expect(upload.properties["file"]).toMatchObject({
+      type: "string",
+      format: "binary",
+      description: "One file, at most 2000000 bytes",
+    });
   });
 });

@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { megabytes, megabytesApart } from "../../worker/contracts/limits";
 import { addMailbox, invite, signUp, type Actor } from "../support/accounts";
 import { call } from "../support/http";
 import { deliver } from "../support/store-mail";
@@ -19,6 +20,21 @@ const upload = (who: Actor, bytes: Uint8Array, name = "notes.txt", type = "text/
   const form = new FormData();
   form.append("file", new File([bytes], name, { type }));
   return call("/api/uploads", { cookie: who.cookie, form });
+};
+/** As a browser sends a file: with the body's length declared (a FormData body here has none). */
+const uploadWithLength = async (who: Actor, bytes: Uint8Array, name: string) => {
+  const form = new FormData();
+  form.append("file", new File([bytes], name, { type: "application/octet-stream" }));
+  const encoded = new Response(form);
+  const body = await encoded.text();
+  return call("/api/uploads", {
+    cookie: who.cookie,
+    rawBody: body,
+    headers: {
+      "content-type": encoded.headers.get("content-type")!,
+      "content-length": String(new TextEncoder().encode(body).byteLength),
+    },
+  });
 };
 const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
 const uploadsOf = async (who: Actor) =>
@@ -68,14 +84,27 @@ describe("POST /api/uploads", () => {
     const big = await upload(member, bytes(1_500_000), "scan.pdf", "application/pdf");
     expect(big.status, big.text).toBe(201);
     expect(big.json.upload.size).toBe(1_500_000);
-    const tooBig = await upload(member, bytes(2 * 1024 * 1024 + 1), "huge.bin");
+    const atLimit = await upload(member, bytes(2_000_000), "exact.bin");
+    expect(atLimit.status, atLimit.text).toBe(201);
+    // Just over: read, and refused with the file's own size, which never reads as the limit.
+    const byteOver = await upload(member, bytes(2_000_001), "edge.bin");
+    expect(byteOver.status).toBe(413);
+    expect(byteOver.json.error.code).toBe("file_too_large");
+    expect(byteOver.json.error.message).toBe(
+      "Each file is limited to 2 MB (and 2.8 MB for all files of one message); edge.bin is 2.000001 MB.",
+    );
+    // Further over: refused by the body limit before it is read, with the size the request declared.
+    const tooBig = await uploadWithLength(member, bytes(2_100_000), "huge.bin");
     expect(tooBig.status).toBe(413);
-    expect(tooBig.json.error.message).toContain("2.1 MB");
-    // Far above: refused by the body limit before it is read, with the same sentence about the limit.
-    const wayTooBig = await upload(member, bytes(3 * 1024 * 1024), "huger.bin");
-    expect(wayTooBig.status).toBe(413);
-    expect(wayTooBig.json.error.code).toBe("file_too_large");
-    expect(wayTooBig.json.error.message).toMatch(/limited to 2 MB/);
+    expect(tooBig.json.error.code).toBe("file_too_large");
+    expect(tooBig.json.error.message).toBe(
+      "Each file is limited to 2 MB; this upload is 2.1 MB (send one file per request).",
+    );
+    // Without a declared length (streamed), the refusal states the limit alone.
+    const streamed = await upload(member, bytes(3_000_000), "huger.bin");
+    expect(streamed.status).toBe(413);
+    expect(streamed.json.error.code).toBe("file_too_large");
+    expect(streamed.json.error.message).toBe("Each file is limited to 2 MB; send one file per request.");
     // JSON routes keep their 64 KB limit.
     const json = await call(`/api/threads/${threadId}/notes`, {
       cookie: member.cookie,
@@ -135,7 +164,9 @@ describe("using uploads on a message", () => {
     const over = await reply(member, [a, b]);
     expect(over.status).toBe(413);
     expect(over.json.error.code).toBe("attachments_too_large");
-    expect(over.json.error.message).toContain("2.8 MB");
+    expect(over.json.error.message).toBe(
+      "All files of one message are limited to 2.8 MB together (each file to 2 MB); these come to at least 3 MB.",
+    );
     const many = await reply(
       member,
       Array.from({ length: 11 }, () => a),
@@ -161,5 +192,26 @@ describe("using uploads on a message", () => {
     expect(await uploadsOf(member)).not.toContain(`uploads/${owner.accountId}/${member.userId}/${id}`);
     await upload(member, bytes(10));
     expect(await uploadsOf(member)).not.toContain(`uploads/${owner.accountId}/${member.userId}/${other}`);
+  });
+});
+
+describe("how sizes are stated", () => {
+  it("in megabytes of 10^6 bytes, without trailing zeros", () => {
+    expect(megabytes(2_000_000)).toBe("2 MB");
+    expect(megabytes(2_800_000)).toBe("2.8 MB");
+    expect(megabytes(20_000_000)).toBe("20 MB");
+    expect(megabytes(2_049_999)).toBe("2 MB");
+  });
+
+  it("a limit and the size that broke it never read the same", () => {
+    expect(megabytesApart(2_000_000, 2_100_000)).toEqual(["2 MB", "2.1 MB"]);
+    expect(megabytesApart(2_000_000, 2_049_999)).toEqual(["2 MB", "2.05 MB"]);
+    expect(megabytesApart(2_000_000, 2_000_010)).toEqual(["2 MB", "2.00001 MB"]);
+    expect(megabytesApart(2_000_000, 2_000_001)).toEqual(["2 MB", "2.000001 MB"]);
+    expect(megabytesApart(2_800_000, 3_000_000)).toEqual(["2.8 MB", "3 MB"]);
+    for (let size = 2_000_001; size < 2_000_001 + 5_000_000; size += 99_991) {
+      const [limit, shown] = megabytesApart(2_000_000, size);
+      expect(shown, `${size} bytes`).not.toBe(limit);
+    }
   });
 });

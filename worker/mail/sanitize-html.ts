@@ -110,7 +110,8 @@ const ATTR_NAME = /^[a-z][a-z0-9-]*$/;
 
 /**
  * Attributes that act (submit, ping, fetch, embed a document) or that this module owns. `target` and
- * `rel` are set by us on links; `lowsrc` and `dynsrc` are dead IE image sources, simply dropped.
+ * `rel` are set by us on links; `lowsrc` and `dynsrc` are dead IE image sources and `folder` a dead IE
+ * link target (followed as a URL, script ones included), simply dropped.
  */
 const DENY_ATTR = new Set([
   "srcdoc",
@@ -129,6 +130,7 @@ const DENY_ATTR = new Set([
   "icon",
   "lowsrc",
   "dynsrc",
+  "folder",
   "poster",
   "is",
   "nonce",

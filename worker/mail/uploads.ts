@@ -6,6 +6,7 @@
  * ones are refused when attached and removed whenever their owner uploads again.
  */
 import { MAX_MESSAGE_FILE_BYTES, MAX_MESSAGE_FILES, MAX_UPLOAD_FILE_BYTES, type UploadView } from "../contracts";
+import { megabytes, megabytesApart } from "../contracts/limits";
 import { ApiError } from "../errors";
 import { newId } from "../lib/ids";
 
@@ -25,8 +26,6 @@ export interface UploadedFile {
 const prefix = (u: Uploader) => `uploads/${u.accountId}/${u.userId}/`;
 const keyOf = (u: Uploader, id: string) => `${prefix(u)}${id}`;
 
-const megabytes = (n: number) => `${(n / 1_000_000).toFixed(1).replace(/\.0$/, "")} MB`;
-
 /** A name safe to put in a MIME header and a download: no control characters, quotes or paths. */
 export function safeFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";
@@ -44,10 +43,11 @@ export const safeContentType = (type: string) =>
 
 export async function saveUpload(bucket: R2Bucket, who: Uploader, file: File): Promise<UploadView> {
   if (file.size > MAX_UPLOAD_FILE_BYTES) {
+    const [limit, size] = megabytesApart(MAX_UPLOAD_FILE_BYTES, file.size);
     throw new ApiError(
       413,
       "file_too_large",
-      `Each file is limited to ${megabytes(MAX_UPLOAD_FILE_BYTES)} (and ${megabytes(MAX_MESSAGE_FILE_BYTES)} for all files of one message); ${safeFilename(file.name)} is ${megabytes(file.size)}`,
+      `Each file is limited to ${limit} (and ${megabytes(MAX_MESSAGE_FILE_BYTES)} for all files of one message); ${safeFilename(file.name)} is ${size}`,
     );
   }
   await removeExpired(bucket, who);
@@ -109,10 +109,11 @@ export async function takeUploads(
     const data = new Uint8Array(await object.arrayBuffer());
     total += data.byteLength;
     if (total > MAX_MESSAGE_FILE_BYTES) {
+      const [limit, size] = megabytesApart(MAX_MESSAGE_FILE_BYTES, total);
       throw new ApiError(
         413,
         "attachments_too_large",
-        `All files of one message are limited to ${megabytes(MAX_MESSAGE_FILE_BYTES)} together (each file to ${megabytes(MAX_UPLOAD_FILE_BYTES)})`,
+        `All files of one message are limited to ${limit} together (each file to ${megabytes(MAX_UPLOAD_FILE_BYTES)}); these come to at least ${size}`,
       );
     }
     files.push({

@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { forwardRequest, idSchema, MAX_MESSAGE_FILE_BYTES, newMessageRequest, sendReplyRequest } from "../contracts";
+import { megabytes } from "../contracts/limits";
 import { attachments, inboxAccess, mailboxes, messageSources, messages, threadMailboxes, threads } from "../db/schema";
 import { ApiError, forbidden, notFound } from "../errors";
 import { validate } from "../lib/validate";
@@ -179,7 +180,7 @@ export const sendRoutes = new Hono<AppEnv>()
         throw new ApiError(
           413,
           "attachments_too_large",
-          `The attachments are too large to forward from Postroom (over ${Math.round(MAX_MESSAGE_FILE_BYTES / 1_000_000)} MB)`,
+          `The attachments are too large to forward from Postroom (more than ${megabytes(MAX_MESSAGE_FILE_BYTES)} together)`,
         );
       }
       // The name and type come from the received mail: made safe before they go into a part header.

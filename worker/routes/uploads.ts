@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
 import { idSchema, MAX_UPLOAD_FILE_BYTES, uploadRequest } from "../contracts";
+import { megabytesApart } from "../contracts/limits";
 import { ApiError, notFound } from "../errors";
 import { validate } from "../lib/validate";
 import { deleteUpload, saveUpload } from "../mail/uploads";
@@ -24,11 +25,17 @@ export const uploadRoutes = new Hono<AppEnv>()
     "/",
     bodyLimit({
       maxSize: MAX_UPLOAD_BODY_BYTES,
-      onError: () => {
+      onError: (c) => {
+        // Refused before the body is read, so only the request's declared length is known (the file
+        // plus a little multipart framing); a chunked upload declares none.
+        const length = Number(c.req.header("content-length"));
+        const [limit, size] = megabytesApart(MAX_UPLOAD_FILE_BYTES, length);
         throw new ApiError(
           413,
           "file_too_large",
-          `Each file is limited to ${MAX_UPLOAD_FILE_BYTES / (1024 * 1024)} MB; send one file per request`,
+          Number.isFinite(length) && length > 0
+            ? `Each file is limited to ${limit}; this upload is ${size} (send one file per request)`
+            : `Each file is limited to ${limit}; send one file per request`,
         );
       },
     }),

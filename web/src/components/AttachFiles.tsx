@@ -1,12 +1,19 @@
 /**
  * "Attach files" for a composer: each chosen file uploads at once with its own progress bar, and can
  * be removed (an upload in flight is stopped; a finished one is deleted on the server). The composer
- * sends the finished uploads' ids and waits while any is still uploading.
+ * sends the finished uploads' ids and waits while any is still uploading. What happened to a file
+ * ("attached", "removed") is said in a status line under the list rather than in the app's floating
+ * confirmation, which would sit over the rows' Remove buttons.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { MAX_MESSAGE_FILE_BYTES, MAX_MESSAGE_FILES, MAX_UPLOAD_FILE_BYTES } from "../../../worker/contracts/limits";
+import {
+  MAX_MESSAGE_FILE_BYTES,
+  MAX_MESSAGE_FILES,
+  MAX_UPLOAD_FILE_BYTES,
+  megabytes,
+  megabytesApart,
+} from "../../../worker/contracts/limits";
 import { messageOf } from "../lib/api";
-import { useAnnounce } from "../lib/status";
 import { removeUpload, startUpload, type UploadHandle } from "../lib/uploads";
 
 interface Item {
@@ -25,12 +32,16 @@ export interface Attachments {
   /** Ids of the finished uploads, to send with the message. */
   uploadIds: string[];
   uploading: boolean;
+  /** The last thing that happened to a file ("quote.pdf attached."), shown under the list. */
+  status: string;
+  setStatus: (status: string) => void;
   /** After a send: the server has used the uploads, so they are only forgotten here. */
   clear: () => void;
 }
 
 export function useAttachments(): Attachments {
   const [items, setState] = useState<Item[]>([]);
+  const [status, setStatus] = useState("");
   const live = useRef(items);
   live.current = items;
   // Leaving the page with files still uploading stops them.
@@ -40,17 +51,29 @@ export function useAttachments(): Attachments {
     setItems: (update) => setState((current) => update(current)),
     uploadIds: items.filter((i) => i.uploadId).map((i) => i.uploadId!),
     uploading: items.some((i) => i.handle !== null),
-    clear: () => setState([]),
+    status,
+    setStatus,
+    clear: () => {
+      setState([]);
+      setStatus("");
+    },
   };
 }
 
+/** Sizes counted as the limits are, in powers of ten. */
 const sizeLabel = (bytes: number) =>
-  bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  bytes >= 1_000_000 ? megabytes(bytes) : `${Math.max(1, Math.round(bytes / 1000))} KB`;
+
+/** "at most 2 MB; this one is 2.1 MB": the two sizes always read differently. */
+const overLimit = (limit: number, size: number, what: string) => {
+  const [max, actual] = megabytesApart(limit, size);
+  return `at most ${max}; ${what} ${actual}.`;
+};
 
 let nextKey = 1;
 
 export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
-  const announce = useAnnounce();
+  const announce = state.setStatus;
   const input = useRef<HTMLInputElement>(null);
   const patch = (key: number, change: Partial<Item>) =>
     state.setItems((items) => items.map((i) => (i.key === key ? { ...i, ...change } : i)));
@@ -66,9 +89,9 @@ export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
         count >= MAX_MESSAGE_FILES
           ? `A message can carry at most ${MAX_MESSAGE_FILES} files.`
           : file.size > MAX_UPLOAD_FILE_BYTES
-            ? `Each file can be at most ${sizeLabel(MAX_UPLOAD_FILE_BYTES)}; this one is ${sizeLabel(file.size)}.`
+            ? `Each file can be ${overLimit(MAX_UPLOAD_FILE_BYTES, file.size, "this one is")}`
             : total > MAX_MESSAGE_FILE_BYTES
-              ? `All files of a message together can be at most ${sizeLabel(MAX_MESSAGE_FILE_BYTES)}.`
+              ? `All files of a message together can be ${overLimit(MAX_MESSAGE_FILE_BYTES, total, "with this one they are")}`
               : null;
       if (problem) total -= file.size;
       else count += 1;
@@ -145,6 +168,10 @@ export function AttachFiles({ id, state }: { id: string; state: Attachments }) {
           ))}
         </ul>
       )}
+      {/* Always present, so that screen readers announce each change of its text. */}
+      <p class="attach-status muted" role="status">
+        {state.status}
+      </p>
     </div>
   );
 }
