@@ -57,6 +57,8 @@ const SAFETY_POLL_MS = 10 * 60 * 1000;
 const BACKFILL_WATCHDOG_MS = 3 * 60 * 1000;
 /** Pause between backfill enumeration pages, so alarms never hog the object. */
 const ENUMERATE_GAP_MS = 50;
+/** The least time between two hint-driven sync runs (see #kickForHint). */
+const HINT_SPACING_MS = 1000;
 
 /**
  * One object per connected mailbox, addressed by the mailbox's opaque id: the single writer of its
@@ -75,6 +77,10 @@ export class MailboxDO extends DurableObject<Env> {
   #live: LiveHub;
   #hosted: HostedState;
   #syncing: Promise<void> | null = null;
+  /** When the last sync run ended (in memory: after a restart the next hint runs at once). */
+  #lastSyncEndedAt = 0;
+  /** Notifications counted since the count was last written (see #countNotification). */
+  #unsavedNotifications = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -319,8 +325,8 @@ export class MailboxDO extends DurableObject<Env> {
     if (historyId && row.cursor && /^\d+$/.test(historyId) && BigInt(historyId) <= BigInt(row.cursor)) {
       return { accepted: false };
     }
-    this.#sync.update({ hint_pending: 1 });
-    await this.#kick();
+    if (!row.hint_pending) this.#sync.update({ hint_pending: 1 });
+    await this.#kickForHint();
     return { accepted: true };
   }
 
@@ -342,7 +348,7 @@ export class MailboxDO extends DurableObject<Env> {
     });
     if (result.ok) {
       this.#countNotification();
-      await this.#kick();
+      await this.#kickForHint();
     }
     return result;
   }
@@ -352,6 +358,7 @@ export class MailboxDO extends DurableObject<Env> {
    * carried this subscription's clientState), so delivery can be checked end to end.
    */
   async notificationsReceived(): Promise<number> {
+    this.#saveNotificationCount();
     return Number(this.#meta("notifications_received") ?? 0);
   }
 
@@ -408,9 +415,22 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.#saveNotificationCount();
     await this.#grants.onAlarm();
     await this.#runSync();
     await this.#reschedule();
+  }
+
+  /**
+   * A provider hint: sync soon, but not back to back. During a burst of notifications the runs are
+   * spaced by HINT_SPACING_MS, so the sync does not take the runtime from the webhooks that bring
+   * them; a hint after a quiet spell runs at once.
+   */
+  async #kickForHint(): Promise<void> {
+    const at = Math.max(Date.now(), this.#lastSyncEndedAt + HINT_SPACING_MS);
+    const due = await this.ctx.storage.getAlarm();
+    if (due !== null && due <= at) return;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** Runs the due sync work now (coalesced: one run at a time, re-run if more was asked meanwhile). */
@@ -426,6 +446,7 @@ export class MailboxDO extends DurableObject<Env> {
     if (this.#syncing) return this.#syncing;
     this.#syncing = this.#syncOnce().finally(() => {
       this.#syncing = null;
+      this.#lastSyncEndedAt = Date.now();
     });
     return this.#syncing;
   }
@@ -595,7 +616,10 @@ export class MailboxDO extends DurableObject<Env> {
       if ((row.phase === "backfilling" || row.phase === "recovering") && !row.backfill_enumerated) {
         deadlines.push(Date.now() + (row.last_error ? 30_000 : ENUMERATE_GAP_MS));
       }
-      if (row.hint_pending) deadlines.push(Date.now() + (row.last_error ? 30_000 : 0));
+      if (row.hint_pending)
+        deadlines.push(
+          row.last_error ? Date.now() + 30_000 : Math.max(Date.now(), this.#lastSyncEndedAt + HINT_SPACING_MS),
+        );
       if (row.relist_requested) deadlines.push(Date.now());
       if (this.#grants.binding()?.provider === "microsoft") {
         const due = this.#graph.subscriptionDeadline();
@@ -626,11 +650,22 @@ export class MailboxDO extends DurableObject<Env> {
     return g ? { accountId: g.accountId, mailboxId: g.mailboxId } : null;
   }
 
+  /**
+   * Counted in memory and written with the next sync run (or when asked), so a notification costs
+   * no storage write of its own. A restart in between can only make the count short, never long.
+   */
   #countNotification(): void {
+    this.#unsavedNotifications++;
+  }
+
+  #saveNotificationCount(): void {
+    if (this.#unsavedNotifications === 0) return;
     this.ctx.storage.sql.exec(
-      `INSERT INTO mailbox_meta (key, value) VALUES ('notifications_received', '1')
-       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1`,
+      `INSERT INTO mailbox_meta (key, value) VALUES ('notifications_received', ?)
+       ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value`,
+      String(this.#unsavedNotifications),
     );
+    this.#unsavedNotifications = 0;
   }
 
   #meta(key: string): string | null {
