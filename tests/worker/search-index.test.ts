@@ -9,12 +9,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ulid } from "ulid";
 import * as schema from "../../worker/db/schema";
 import { seedThreads } from "../../worker/dev/seed-threads";
-import { storeMessage } from "../../worker/sync/store-message";
+import { deliver } from "../support/store-mail";
 import { purgeMailboxMail } from "../../worker/sync/purge";
 import { listThreads, planSearch, type SearchWay } from "../../worker/threads/list";
 
 const db = drizzle(env.DB, { schema });
-const enc = new TextEncoder();
 const mine = { accountId: ulid(), userId: ulid(), email: "me@search.test" };
 const theirs = { accountId: ulid(), userId: ulid(), email: "them@search.test" };
 const inbox = ulid();
@@ -125,34 +124,18 @@ describe("search by thread", () => {
   });
 });
 
-function mime(id: string, body: string, inReplyTo?: string): Uint8Array {
-  return enc.encode(
-    [
-      "From: Ana <ana@customer.test>",
-      "To: sales@search.test",
-      "Subject: Quartz order",
-      "Date: Mon, 16 Nov 2026 10:00:00 +0000",
-      `Message-ID: <${id}>`,
-      ...(inReplyTo ? [`In-Reply-To: <${inReplyTo}>`] : []),
-      "Content-Type: text/plain; charset=utf-8",
-      "",
-      body,
-      "",
-    ].join("\r\n"),
-  );
-}
-
-const copyOf = (mailboxId: string, raw: Uint8Array) => ({
-  accountId: mine.accountId,
-  mailboxId,
-  providerMessageId: ulid(),
-  providerThreadId: null,
-  providerThreadReliable: true,
-  labels: ["INBOX"],
-  outbound: false,
-  receivedAt: Date.now(),
-  raw,
+const mail = (id: string, body: string, inReplyTo?: string) => ({
+  id,
+  subject: "Quartz order",
+  to: "sales@search.test",
+  body,
+  ...(inReplyTo ? { inReplyTo } : {}),
 });
+
+const messageIdOf = async (rfcId: string) =>
+  (await env.DB.prepare(`SELECT id FROM messages WHERE account_id = ? AND rfc_message_id = ?`)
+    .bind(mine.accountId, rfcId)
+    .first<{ id: string }>())!.id;
 
 const searchRows = async (messageId: string) =>
   (await env.DB.prepare(
@@ -166,50 +149,45 @@ describe("the index follows the store", () => {
   const support = ulid();
 
   it("indexes each message once under its thread; a retry finishes an unindexed one", async () => {
-    const first = await storeMessage(
-      db,
-      env.RAW_MAIL,
-      copyOf(sales, mime("quartz-1@customer.test", "zirconium please")),
+    const thread = await deliver(mine.accountId, sales, mail("quartz-1@customer.test", "zirconium please"));
+    const replyThread = await deliver(
+      mine.accountId,
+      sales,
+      mail("quartz-2@customer.test", "yttrium too", "quartz-1@customer.test"),
     );
-    const reply = await storeMessage(
-      db,
-      env.RAW_MAIL,
-      copyOf(sales, mime("quartz-2@customer.test", "yttrium too", "quartz-1@customer.test")),
-    );
-    if (first.status !== "stored" || reply.status !== "stored") throw new Error("not stored");
-    expect(reply.threadId).toBe(first.threadId);
+    expect(replyThread).toBe(thread);
+    const first = await messageIdOf("quartz-1@customer.test");
+    const reply = await messageIdOf("quartz-2@customer.test");
     const keys = await env.DB.prepare(
       `SELECT m.search_rowid AS k, t.seq AS seq FROM messages m JOIN threads t ON t.id = m.thread_id
        WHERE m.thread_id = ? ORDER BY m.search_rowid`,
     )
-      .bind(first.threadId)
+      .bind(thread)
       .all<{ k: number; seq: number }>();
     expect(keys.results.map((r) => r.k - r.seq * 2 ** 20)).toEqual([1, 2]);
-    expect(await searchRows(first.messageId)).toBe(1);
+    expect(await searchRows(first)).toBe(1);
     const found = async (q: string) => (await listThreads(env.DB, mine, { inboxIds: [sales], q, limit: 10 })).threads;
-    expect((await found("yttrium")).map((t) => t.id)).toEqual([first.threadId]);
+    expect((await found("yttrium")).map((t) => t.id)).toEqual([thread]);
 
     // As if the first attempt stopped after storing the message: the next copy of it finishes the job.
     await env.DB.batch([
       env.DB.prepare(`DELETE FROM message_search WHERE rowid = (SELECT search_rowid FROM messages WHERE id = ?)`).bind(
-        reply.messageId,
+        reply,
       ),
-      env.DB.prepare(`UPDATE messages SET search_rowid = NULL WHERE id = ?`).bind(reply.messageId),
+      env.DB.prepare(`UPDATE messages SET search_rowid = NULL WHERE id = ?`).bind(reply),
     ]);
     expect(await found("yttrium")).toEqual([]);
-    const again = await storeMessage(db, env.RAW_MAIL, copyOf(support, mime("quartz-2@customer.test", "yttrium too")));
-    expect(again.status).toBe("linked");
-    expect(await searchRows(reply.messageId)).toBe(1);
-    expect((await found("yttrium")).map((t) => t.id)).toEqual([first.threadId]);
+    await deliver(mine.accountId, support, mail("quartz-2@customer.test", "yttrium too"));
+    expect(await searchRows(reply)).toBe(1);
+    expect((await found("yttrium")).map((t) => t.id)).toEqual([thread]);
     // And once more changes nothing.
-    await storeMessage(db, env.RAW_MAIL, copyOf(support, mime("quartz-2@customer.test", "yttrium too")));
-    expect(await searchRows(reply.messageId)).toBe(1);
+    await deliver(mine.accountId, support, mail("quartz-2@customer.test", "yttrium too"));
+    expect(await searchRows(reply)).toBe(1);
   });
 
   it("removes a message's search row with the message", async () => {
-    const kept = await storeMessage(db, env.RAW_MAIL, copyOf(ulid(), mime("kept@customer.test", "hafnium")));
-    const gone = await storeMessage(db, env.RAW_MAIL, copyOf(sales, mime("gone@customer.test", "scandium")));
-    if (kept.status !== "stored" || gone.status !== "stored") throw new Error("not stored");
+    await deliver(mine.accountId, ulid(), mail("kept@customer.test", "hafnium"));
+    await deliver(mine.accountId, sales, mail("gone@customer.test", "scandium"));
     const before = await env.DB.prepare(`SELECT count(*) AS n FROM message_search`).first<{ n: number }>();
     await purgeMailboxMail(db, env.RAW_MAIL, mine.accountId, sales);
     const after = await env.DB.prepare(`SELECT count(*) AS n FROM message_search`).first<{ n: number }>();

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app-env";
 import { idSchema } from "../contracts";
 import { inboxAccess, mailboxes } from "../db/schema";
 import { notFound } from "../errors";
+import { grantOf } from "../threads/access";
 
 /**
  * The one place per-inbox access is decided, for every route with an `:inboxId` parameter. Owners and
@@ -23,14 +24,7 @@ export const requireInboxAccess = createMiddleware<AppEnv>(async (c, next) => {
       granted: sql<number | null>`${inboxAccess.userId} is not null`,
     })
     .from(mailboxes)
-    .leftJoin(
-      inboxAccess,
-      and(
-        eq(inboxAccess.accountId, mailboxes.accountId),
-        eq(inboxAccess.mailboxId, mailboxes.id),
-        eq(inboxAccess.userId, userId),
-      ),
-    )
+    .leftJoin(inboxAccess, grantOf(userId))
     .where(and(eq(mailboxes.accountId, accountId), eq(mailboxes.id, parsed.data)))
     .get();
   if (!mailbox) throw notFound("Inbox");

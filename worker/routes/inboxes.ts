@@ -10,6 +10,7 @@ import { validate } from "../lib/validate";
 import { requireInboxAccess } from "../middleware/inbox-access";
 import { originCheck } from "../middleware/origin-check";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
+import { grantOf } from "../threads/access";
 import { newMessageRoutes } from "./send";
 import { threadRoutes } from "./threads";
 
@@ -39,14 +40,7 @@ export const inboxRoutes = new Hono<AppEnv>()
             await c.var.db
               .select({ m: mailboxes })
               .from(mailboxes)
-              .innerJoin(
-                inboxAccess,
-                and(
-                  eq(inboxAccess.accountId, mailboxes.accountId),
-                  eq(inboxAccess.mailboxId, mailboxes.id),
-                  eq(inboxAccess.userId, userId),
-                ),
-              )
+              .innerJoin(inboxAccess, grantOf(userId))
               .where(eq(mailboxes.accountId, accountId))
               .orderBy(asc(mailboxes.address))
               .all()

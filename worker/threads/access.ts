@@ -16,6 +16,14 @@ export interface InboxRef {
   kind: MailboxKind;
 }
 
+/** Joins a mailbox row to the caller's grant to it, when there is one. */
+export const grantOf = (userId: string) =>
+  and(
+    eq(inboxAccess.accountId, mailboxes.accountId),
+    eq(inboxAccess.mailboxId, mailboxes.id),
+    eq(inboxAccess.userId, userId),
+  );
+
 export async function usableInboxes(c: Context<AppEnv>): Promise<InboxRef[]> {
   const { accountId, userId, role } = c.var.principal;
   const everyInbox = role === "owner" || role === "admin";
@@ -28,14 +36,7 @@ export async function usableInboxes(c: Context<AppEnv>): Promise<InboxRef[]> {
       granted: sql<number>`${inboxAccess.userId} is not null`,
     })
     .from(mailboxes)
-    .leftJoin(
-      inboxAccess,
-      and(
-        eq(inboxAccess.accountId, mailboxes.accountId),
-        eq(inboxAccess.mailboxId, mailboxes.id),
-        eq(inboxAccess.userId, userId),
-      ),
-    )
+    .leftJoin(inboxAccess, grantOf(userId))
     .where(eq(mailboxes.accountId, accountId))
     .all();
   return rows.filter((r) => everyInbox || r.granted).map(({ id, address, kind }) => ({ id, address, kind }));
