@@ -20,7 +20,7 @@ const quick = process.argv.includes("--quick");
 const listsOnly = process.argv.includes("--only=lists");
 const ingestOnly = process.argv.includes("--only=ingest");
 const SIZES = quick
-  ? { backfill: 200, push: 20, ingestSeconds: 10, threads: 10_000, messagesPerThread: 10, listRounds: 15 }
+  ? { backfill: 150, push: 20, ingestSeconds: 8, threads: 10_000, messagesPerThread: 10, listRounds: 12 }
   : { backfill: 5000, push: 200, ingestSeconds: 30, threads: 100_000, messagesPerThread: 10, listRounds: 50 };
 const GMAIL_UNITS_PER_MINUTE = 6000;
 const GMAIL_GET_UNITS = 20;
@@ -92,10 +92,12 @@ async function main() {
       }
       const started = Date.now();
       inboxId = await connect(server, client, "sales@demo.test", "google");
-      let status: { phase: string; backfill: { done: number; total: number } };
+      // Done when every delivered message is stored and the mailbox is live (a message may come in
+      // by push or polling before the listing reaches it, so the backfill's own count can be lower).
+      let status: { phase: string; storedCount: number };
       for (;;) {
         status = (await client.call<typeof status>(`/api/connections/${inboxId}/sync`)).json;
-        if (status.phase === "live" && status.backfill.done >= SIZES.backfill) break;
+        if (status.phase === "live" && status.storedCount >= SIZES.backfill) break;
         if (Date.now() - started > 60 * 60_000) throw new Error("backfill did not finish within an hour");
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -115,7 +117,7 @@ async function main() {
       const graphInbox = await connect(server, client, "support@demo-ms.test", "microsoft", "sam@demo-ms.test");
       for (;;) {
         const s = (await client.call<typeof status>(`/api/connections/${graphInbox}/sync`)).json;
-        if (s.phase === "live" && s.backfill.done >= SIZES.backfill) break;
+        if (s.phase === "live" && s.storedCount >= SIZES.backfill) break;
         if (Date.now() - graphStarted > 60 * 60_000) throw new Error("Graph backfill did not finish within an hour");
         await new Promise((r) => setTimeout(r, 500));
       }

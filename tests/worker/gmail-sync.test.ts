@@ -87,7 +87,12 @@ describe("Gmail sync", () => {
     expect(status.backfill).toMatchObject({ done: total, total, enumerated: true, etaSeconds: 0 });
     const api = await call(`/api/connections/${inboxId}/sync`, { cookie: owner.cookie });
     expect(api.status).toBe(200);
-    expect(api.json).toMatchObject({ phase: "live", backfill: { done: total, total }, skippedCount: 0 });
+    expect(api.json).toMatchObject({
+      phase: "live",
+      backfill: { done: total, total },
+      skippedCount: 0,
+      storedCount: total,
+    });
     // The inbox lists every synced thread, newest first, across pages without gaps or repeats.
     const seen: string[] = [];
     let cursor: string | null = null;

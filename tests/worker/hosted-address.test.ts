@@ -45,6 +45,7 @@ describe("POST /api/connections/hosted", () => {
       backfill: { done: 0, total: 0 },
       lastSyncAt: null,
       skippedCount: 0,
+      storedCount: 0,
     });
     const threads = await call(`/api/inboxes/${id}/threads`, { cookie: owner.cookie });
     expect(threads.json.threads).toEqual([]);

@@ -219,6 +219,8 @@ export interface SyncStatusView {
   /** Messages that could not be fetched or parsed, with the reason, newest first. */
   skipped: { providerMessageId: string; reason: string; detail: string; at: number }[];
   skippedCount: number;
+  /** Messages of this mailbox stored in Postroom, however they came (backfill, push, polling). */
+  storedCount: number;
 }
 
 export const THREAD_STATUSES = ["open", "pending", "snoozed", "closed"] as const;

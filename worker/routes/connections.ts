@@ -19,7 +19,7 @@ import {
   type SyncScope,
   type SyncStatusView,
 } from "../contracts";
-import { accounts, connectInvites, inboxAccess, mailboxes, skippedItems } from "../db/schema";
+import { accounts, connectInvites, inboxAccess, mailboxes, messageSources, skippedItems } from "../db/schema";
 import { ApiError, notFound } from "../errors";
 import { auditInsert } from "../lib/audit";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -385,9 +385,14 @@ connectionRoutes.get("/:inboxId/sync", validate("param", inboxParam), async (c) 
   const mailbox = await findMailbox(c, c.req.valid("param").inboxId);
   const status = await c.env.MAILBOX.getByName(mailbox.id).syncStatus();
   const where = and(eq(skippedItems.accountId, p.accountId), eq(skippedItems.mailboxId, mailbox.id));
-  const [skipped, total] = await Promise.all([
+  const [skipped, total, stored] = await Promise.all([
     c.var.db.select().from(skippedItems).where(where).orderBy(desc(skippedItems.createdAt)).limit(50).all(),
     c.var.db.select({ n: count() }).from(skippedItems).where(where).get(),
+    c.var.db
+      .select({ n: count() })
+      .from(messageSources)
+      .where(and(eq(messageSources.accountId, p.accountId), eq(messageSources.mailboxId, mailbox.id)))
+      .get(),
   ]);
   const view: SyncStatusView = {
     phase: status.phase,
@@ -400,6 +405,7 @@ connectionRoutes.get("/:inboxId/sync", validate("param", inboxParam), async (c) 
       at: s.createdAt,
     })),
     skippedCount: total?.n ?? 0,
+    storedCount: stored?.n ?? 0,
   };
   return c.json(view);
 });
