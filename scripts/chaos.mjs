@@ -8,12 +8,14 @@ import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
 const runs = process.env.CHAOS_RUNS ?? "25";
+// Longer fault histories than `npm test` draws (10).
+const maxOps = process.env.CHAOS_MAX_OPS ?? "20";
 const started = Date.now();
 
 function run(args) {
   const child = spawn("npx", args, {
     cwd: root,
-    env: { ...process.env, CHAOS_RUNS: runs },
+    env: { ...process.env, CHAOS_RUNS: runs, CHAOS_MAX_OPS: maxOps },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
@@ -41,10 +43,15 @@ const total = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
 for (const t of tallies) for (const k of Object.keys(total)) total[k] += t[k];
 console.log("\nconvergence under faults");
 console.table(Object.fromEntries([...tallies.map((t) => [t.provider, t]), ["total", total]]));
-console.log(`${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}`);
+console.log(
+  `${runs} runs of up to ${maxOps} operations per property; ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${code}`,
+);
 
-// Two properties (Gmail, Graph) and two restart scenarios (restart-gmail, restart-graph).
-const complete = tallies.length === 4;
+// Two properties (Gmail, Graph) and two restart scenarios (restart-gmail, restart-graph), each exactly once.
+const EXPECTED = ["gmail", "graph", "restart-gmail", "restart-graph"];
+const printed = tallies.map((t) => t.provider).sort();
+const complete = JSON.stringify(printed) === JSON.stringify(EXPECTED);
+if (!complete) console.log(`expected tallies ${EXPECTED.join(", ")}; got ${printed.join(", ") || "none"}`);
 if (code === 0 && complete) {
   const file = path.join(root, "bench", "results.json");
   const results = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
