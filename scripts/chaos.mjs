@@ -7,9 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
-const runs = process.env.CHAOS_RUNS ?? "25";
+const runs = process.env.CHAOS_RUNS ?? "100";
 // Longer fault histories than `npm test` draws (10).
-const maxOps = process.env.CHAOS_MAX_OPS ?? "20";
+const maxOps = process.env.CHAOS_MAX_OPS ?? "25";
 const started = Date.now();
 
 function run(args) {
