@@ -240,6 +240,9 @@ describe("no secret anywhere after a full run", () => {
     expect(issued.accessTokens.length).toBeGreaterThanOrEqual(2);
     expect(issued.refreshTokens.length).toBeGreaterThanOrEqual(2);
     expect(issued.clientStates.length).toBeGreaterThanOrEqual(1);
+    // Postroom's answers to the emulator's pushes and change notifications were recorded too.
+    expect(responses.some((r) => r.path === "/webhooks/google")).toBe(true);
+    expect(responses.some((r) => r.path === "/webhooks/microsoft")).toBe(true);
     const sessions = handedOut.filter((h) => h.secret.kind === "session cookie");
     expect(sessions.length).toBeGreaterThanOrEqual(2);
     const secrets: Secret[] = [
