@@ -36,6 +36,7 @@ export const REQUIRED_CATEGORIES = [
   "forged-session",
   "inbox-permissions",
   "header-injection",
+  "forged-webhooks",
   "html-xss-corpus",
   "secret-scan",
   ...Object.values(FILE_CATEGORIES).filter((c) => /two-tenant|forged|can fail/.test(c)),

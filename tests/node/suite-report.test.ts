@@ -38,7 +38,15 @@ function cleanRuns() {
   return [
     {
       code: 0,
-      text: ["fuzz", "forged-session", "inbox-permissions", "header-injection", "html-xss-corpus", "secret-scan"]
+      text: [
+        "fuzz",
+        "forged-session",
+        "inbox-permissions",
+        "header-injection",
+        "forged-webhooks",
+        "html-xss-corpus",
+        "secret-scan",
+      ]
         .map((c) => line(c))
         .join(""),
       report: {
