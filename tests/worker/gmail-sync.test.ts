@@ -904,72 +904,69 @@ describe("convergence under faults (property)", () => {
     }
   }
 
-  it(
-    "ends with exactly the mailbox's messages, whatever happens on the way",
-    { timeout: chaosTimeoutMs() },
-    async () => {
-      const fc = await import("fast-check");
-      const op: import("fast-check").Arbitrary<Op> = fc.oneof(
-        fc.record({ kind: fc.constant("deliver" as const), n: fc.integer({ min: 1, max: 3 }) }),
-        fc.constant({ kind: "reply" as const }),
-        fc.record({ kind: fc.constant("push" as const), dup: fc.boolean(), reversed: fc.boolean() }),
-        fc.constant({ kind: "delayPush" as const }),
-        fc.constant({ kind: "burst429" as const }),
-        fc.constant({ kind: "sendReply" as const }),
-        fc.constant({ kind: "dropPush" as const }),
-        fc.constant({ kind: "staleHint" as const }),
-        fc.constant({ kind: "expireHistory" as const }),
-        fc.constant({ kind: "burst5xx" as const }),
-        fc.constant({ kind: "expireAccess" as const }),
-        fc.constant({ kind: "restartDO" as const }),
-        fc.record({ kind: fc.constant("trash" as const), pick: fc.nat() }),
-        fc.constant({ kind: "untrash" as const }),
-        fc.record({ kind: fc.constant("delete" as const), pick: fc.nat() }),
-        fc.record({ kind: fc.constant("redeliver" as const), pick: fc.nat() }),
-      );
-      let seen = { seq: Math.max(0, ...(await latestPush(0)).map((p) => p.seq)) };
-      const tally = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
-      const FAULTS = new Set<Op["kind"]>([
-        "dropPush",
-        "delayPush",
-        "staleHint",
-        "expireHistory",
-        "burst5xx",
-        "burst429",
-        "expireAccess",
-        "restartDO",
-        "redeliver",
-      ]);
-      await fc.assert(
-        fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: chaosMaxOps() }), async (ops) => {
-          tally.runs++;
-          tally.faults += ops.filter((o) => FAULTS.has(o.kind) || (o.kind === "push" && (o.dup || o.reversed))).length;
-          for (const o of ops) await apply(o, seen);
-          // Quiesce: no more faults; one more hint; then everything must settle.
-          await emulatorAdmin("/faults", undefined, "DELETE");
-          const stub = env.MAILBOX.getByName(inboxId);
-          let expected: string[] = [];
-          await vi.waitFor(
-            async () => {
-              await stub.hint();
-              expected = await providerIds();
-              expect(await storedIds()).toEqual(expected);
-            },
-            { timeout: 60_000, interval: 500 },
-          );
-          const stored = await storedIds();
-          tally.messages += expected.length;
-          tally.lost += expected.filter((id) => !stored.includes(id)).length;
-          tally.duplicated += await duplicateRfcIds(owner.accountId);
-          expect(await duplicateRfcIds(owner.accountId)).toBe(0);
-        }),
-        { numRuns: chaosRuns(), seed: 42, endOnFailure: true },
-      );
-      // Read by scripts/chaos.mjs (npm run test:chaos), which adds these up for bench/results.json.
-      console.log(`CHAOS ${JSON.stringify({ provider: "gmail", ...tally })}`);
-      seen = { seq: 0 };
-    },
-  );
+  const chaosMs = chaosTimeoutMs();
+  it("ends with exactly the mailbox's messages, whatever happens on the way", { timeout: chaosMs }, async () => {
+    const fc = await import("fast-check");
+    const op: import("fast-check").Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant("deliver" as const), n: fc.integer({ min: 1, max: 3 }) }),
+      fc.constant({ kind: "reply" as const }),
+      fc.record({ kind: fc.constant("push" as const), dup: fc.boolean(), reversed: fc.boolean() }),
+      fc.constant({ kind: "delayPush" as const }),
+      fc.constant({ kind: "burst429" as const }),
+      fc.constant({ kind: "sendReply" as const }),
+      fc.constant({ kind: "dropPush" as const }),
+      fc.constant({ kind: "staleHint" as const }),
+      fc.constant({ kind: "expireHistory" as const }),
+      fc.constant({ kind: "burst5xx" as const }),
+      fc.constant({ kind: "expireAccess" as const }),
+      fc.constant({ kind: "restartDO" as const }),
+      fc.record({ kind: fc.constant("trash" as const), pick: fc.nat() }),
+      fc.constant({ kind: "untrash" as const }),
+      fc.record({ kind: fc.constant("delete" as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant("redeliver" as const), pick: fc.nat() }),
+    );
+    let seen = { seq: Math.max(0, ...(await latestPush(0)).map((p) => p.seq)) };
+    const tally = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
+    const FAULTS = new Set<Op["kind"]>([
+      "dropPush",
+      "delayPush",
+      "staleHint",
+      "expireHistory",
+      "burst5xx",
+      "burst429",
+      "expireAccess",
+      "restartDO",
+      "redeliver",
+    ]);
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: chaosMaxOps() }), async (ops) => {
+        tally.runs++;
+        tally.faults += ops.filter((o) => FAULTS.has(o.kind) || (o.kind === "push" && (o.dup || o.reversed))).length;
+        for (const o of ops) await apply(o, seen);
+        // Quiesce: no more faults; one more hint; then everything must settle.
+        await emulatorAdmin("/faults", undefined, "DELETE");
+        const stub = env.MAILBOX.getByName(inboxId);
+        let expected: string[] = [];
+        await vi.waitFor(
+          async () => {
+            await stub.hint();
+            expected = await providerIds();
+            expect(await storedIds()).toEqual(expected);
+          },
+          { timeout: 60_000, interval: 500 },
+        );
+        const stored = await storedIds();
+        tally.messages += expected.length;
+        tally.lost += expected.filter((id) => !stored.includes(id)).length;
+        tally.duplicated += await duplicateRfcIds(owner.accountId);
+        expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+      }),
+      { numRuns: chaosRuns(), seed: 42, endOnFailure: true },
+    );
+    // Read by scripts/chaos.mjs (npm run test:chaos), which adds these up for bench/results.json.
+    console.log(`CHAOS ${JSON.stringify({ provider: "gmail", ...tally })}`);
+    seen = { seq: 0 };
+  });
 });
 
 describe("the history window", () => {
