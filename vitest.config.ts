@@ -118,6 +118,8 @@ export default defineConfig(async () => {
                   TEST_SANITIZER_CORPUS: readSanitizerCorpus(),
                   // How many random fault sequences the convergence property runs (npm run test:chaos raises it).
                   TEST_CHAOS_RUNS: process.env.CHAOS_RUNS ?? "3",
+                  // The longest fault sequence one run may draw (npm run test:chaos lengthens it).
+                  TEST_CHAOS_MAX_OPS: process.env.CHAOS_MAX_OPS ?? "10",
                   // "1" runs every security fuzz case (npm run test:security); npm test runs a fixed eighth.
                   TEST_SECURITY_FULL: process.env.SECURITY_FULL ?? "0",
                   TEST_SEED_SQL: readFileSync(path.join(root, "scripts", "seed.sql"), "utf8"),

@@ -1,4 +1,5 @@
 import { createAdaptorServer } from "@hono/node-server";
+import { Server as HttpServer } from "node:http";
 import { type AddressInfo } from "node:net";
 import { Hono } from "hono";
 import { type DeliverInput, Controls } from "./admin/controls";
@@ -113,6 +114,18 @@ export function providerUrls(url: string): ProviderUrls {
 
 function startHistoryId(seed: number, index: number): number {
   return 100_000 + ((seed * 7919 + index * 104_729) % 800_000);
+}
+
+/**
+ * Node closes a keep-alive connection after 5 s idle, and a client (workerd's fetch) that sends its
+ * next request on it at that moment sees "Network connection lost". Idle connections stay open until
+ * the client closes them, as they do with the real providers for far longer than 5 s.
+ */
+export function keepIdleConnections(server: unknown): void {
+  if (server instanceof HttpServer) {
+    server.keepAliveTimeout = 0;
+    server.headersTimeout = 0;
+  }
 }
 
 /** Starts the provider emulator on loopback (or the given host) and resolves once it listens. */
@@ -245,6 +258,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   });
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8788, host, () => resolve());

@@ -313,6 +313,15 @@ export class Controls {
     mailbox.state.deltaReplayChanges = changes;
   }
 
+  /** Every credential the emulator handed out (or was handed) so far, for scanning an app for leaks. */
+  issuedSecrets(): { accessTokens: string[]; refreshTokens: string[]; clientStates: string[] } {
+    return {
+      accessTokens: [...this.ctx.auth.issuedAccessTokens],
+      refreshTokens: Object.keys(this.ctx.auth.state.refreshTokens),
+      clientStates: [...this.subscriptions.clientStates],
+    };
+  }
+
   graphSubscriptions(): SubscriptionState[] {
     return this.subscriptions.all();
   }

@@ -174,6 +174,7 @@ export function adminRoutes(controls: Controls, info: () => Record<string, unkno
     return c.body(null, 204);
   });
   app.get("/graph/subscriptions", (c) => c.json({ subscriptions: controls.graphSubscriptions() }));
+  app.get("/oauth/issued", (c) => c.json(controls.issuedSecrets()));
   app.post("/graph/lapse-subscription", async (c) =>
     c.json({ lapsed: controls.lapseGraphSubscription(await body(c, selector)) }),
   );

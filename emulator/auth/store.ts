@@ -89,6 +89,8 @@ export class AuthStore {
   readonly state: AuthState;
   readonly codes = new Map<string, AuthorizationCode>();
   readonly accessTokens = new Map<string, AccessTokenState>();
+  /** Every access token ever issued, expired and revoked ones included: what a secret scan looks for. */
+  readonly issuedAccessTokens = new Set<string>();
   readonly pending = new Map<string, PendingAuthorization>();
   readonly autoConsent = new Map<Provider, AutoConsent>();
   readonly #onChange: () => void;
@@ -151,6 +153,7 @@ export class AuthStore {
   issueAccessToken(t: Omit<AccessTokenState, "token">, token = `ya29.${secretToken(60)}`): AccessTokenState {
     const at: AccessTokenState = { ...t, token };
     this.accessTokens.set(token, at);
+    this.issuedAccessTokens.add(token);
     return at;
   }
 

@@ -75,12 +75,15 @@ export async function validateEndpoint(url: string, timeoutMs: number): Promise<
 /** Subscriptions and the change / lifecycle notifications they produce. */
 export class GraphSubscriptions {
   readonly state: Record<string, SubscriptionState>;
+  /** Every clientState an app ever registered, deleted subscriptions included: what a secret scan looks for. */
+  readonly clientStates = new Set<string>();
 
   constructor(
     private readonly ctx: EmulatorContext,
     state: Record<string, SubscriptionState>,
   ) {
     this.state = state;
+    for (const s of Object.values(state)) if (s.clientState) this.clientStates.add(s.clientState);
     ctx.mailboxes.events.on("graph", (change) => this.#onChange(change));
   }
 
@@ -104,6 +107,7 @@ export class GraphSubscriptions {
 
   add(s: SubscriptionState): void {
     this.state[s.id] = s;
+    if (s.clientState) this.clientStates.add(s.clientState);
     this.ctx.mailboxes.events.emit("changed");
   }
 

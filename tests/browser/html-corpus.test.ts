@@ -176,6 +176,7 @@ describe("hostile HTML mail in the thread view", () => {
           bodies.set(res.url(), res.status());
       });
       let shownFormatted = 0;
+      const leakedAll: string[] = [];
       for (let batch = 0; batch < conversations; batch++) {
         const thread = threads.find((t) => t.subject === subjectOf(batch))!;
         const url = `${server.origin}/threads/${thread.id}`;
@@ -223,7 +224,7 @@ describe("hostile HTML mail in the thread view", () => {
           }
           return found;
         });
-        expect(leaked, subjectOf(batch)).toEqual([]);
+        leakedAll.push(...leaked.map((l) => `${subjectOf(batch)}: ${l}`));
         if (batch === 0) {
           // Forty frames make a very tall page: the first screen of it is what shows the rendering.
           await admin.evaluate(() => window.scrollTo(0, 0));
@@ -235,6 +236,13 @@ describe("hostile HTML mail in the thread view", () => {
         `html corpus: ${payloads.length} payloads in ${conversations} conversations; import ${importSeconds.toFixed(1)} s, ` +
           `${shownFormatted} formatted bodies rendered in ${((Date.now() - renderStarted) / 1000).toFixed(1)} s`,
       );
+      // Read by scripts/security.mjs (npm run test:security): a payload counts as refused unless something ran or leaked.
+      const broke = spies.fired.length + spies.dialogs.length + spies.remote.length + spies.consoleLines.length;
+      const failures = Math.min(payloads.length, broke + leakedAll.length);
+      console.log(
+        `SECURITY ${JSON.stringify({ category: "html-xss-corpus", tried: payloads.length, refused: payloads.length - failures, accepted: 0, failures })}`,
+      );
+      expect(leakedAll).toEqual([]);
       // Nearly every payload has markup, so nearly every message has an HTML body to show.
       expect(shownFormatted).toBeGreaterThanOrEqual(payloads.length - 5);
       expect(bodies.size).toBe(shownFormatted);

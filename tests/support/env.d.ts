@@ -6,6 +6,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_SEED_SQL: string;
       TEST_CHAOS_RUNS: string;
+      TEST_CHAOS_MAX_OPS: string;
       TEST_SECURITY_FULL: string;
       TEST_DEPLOYED_ENVIRONMENT: string;
       /** Stalwart's expected body text per sample, empty when ../shared is absent. */

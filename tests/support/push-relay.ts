@@ -6,6 +6,7 @@
  * are what the webhook routes verify. It also publishes partner key sets (JWKS) for the embed tests.
  */
 import { createServer, type Server } from "node:http";
+import { keepIdleConnections } from "../../emulator/index";
 
 export interface RecordedPush {
   seq: number;
@@ -66,6 +67,8 @@ export function startPushRelay(port: number): Promise<{ close: () => Promise<voi
       res.end();
     });
   });
+  // As the emulator does: no 5 s idle close for workerd's pooled connections to race with.
+  keepIdleConnections(server);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve({ close: () => new Promise<void>((r) => server.close(() => r())) }));

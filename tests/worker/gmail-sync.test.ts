@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from "vitest";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin } from "../support/connect";
 import { call } from "../support/http";
+import { chaosMaxOps, chaosRuns, chaosTimeoutMs } from "../support/chaos";
 import { testFile, uploadFile } from "../support/uploads";
 import PostalMime from "postal-mime";
 import { decodeRaw } from "../../worker/providers/gmail";
@@ -715,7 +716,7 @@ describe("replying from the mailbox", () => {
  * Convergence under faults: random interleavings of new mail, replies, pushes that are replayed,
  * duplicated, dropped or stale, expired history, 5xx bursts, expired access tokens and a
  * MailboxDO restart. At the end D1 holds exactly the mailbox's messages: none missing, none twice.
- * `CHAOS_RUNS=<n>` raises the run count (`npm run test:chaos` runs 25).
+ * `CHAOS_RUNS` and `CHAOS_MAX_OPS` raise the run count and the sequence length (`npm run test:chaos`).
  */
 describe("convergence under faults (property)", () => {
   type Op =
@@ -908,7 +909,8 @@ describe("convergence under faults (property)", () => {
     }
   }
 
-  it("ends with exactly the mailbox's messages, whatever happens on the way", { timeout: 300_000 }, async () => {
+  const chaosMs = chaosTimeoutMs();
+  it("ends with exactly the mailbox's messages, whatever happens on the way", { timeout: chaosMs }, async () => {
     const fc = await import("fast-check");
     const op: import("fast-check").Arbitrary<Op> = fc.oneof(
       fc.record({ kind: fc.constant("deliver" as const), n: fc.integer({ min: 1, max: 3 }) }),
@@ -928,7 +930,6 @@ describe("convergence under faults (property)", () => {
       fc.record({ kind: fc.constant("delete" as const), pick: fc.nat() }),
       fc.record({ kind: fc.constant("redeliver" as const), pick: fc.nat() }),
     );
-    const runs = Number(env.TEST_CHAOS_RUNS);
     let seen = { seq: Math.max(0, ...(await latestPush(0)).map((p) => p.seq)) };
     const tally = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
     const FAULTS = new Set<Op["kind"]>([
@@ -943,7 +944,7 @@ describe("convergence under faults (property)", () => {
       "redeliver",
     ]);
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 10 }), async (ops) => {
+      fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: chaosMaxOps() }), async (ops) => {
         tally.runs++;
         tally.faults += ops.filter((o) => FAULTS.has(o.kind) || (o.kind === "push" && (o.dup || o.reversed))).length;
         for (const o of ops) await apply(o, seen);
@@ -965,7 +966,7 @@ describe("convergence under faults (property)", () => {
         tally.duplicated += await duplicateRfcIds(owner.accountId);
         expect(await duplicateRfcIds(owner.accountId)).toBe(0);
       }),
-      { numRuns: Number.isFinite(runs) && runs > 0 ? runs : 3, seed: 42, endOnFailure: true },
+      { numRuns: chaosRuns(), seed: 42, endOnFailure: true },
     );
     // Read by scripts/chaos.mjs (npm run test:chaos), which adds these up for bench/results.json.
     console.log(`CHAOS ${JSON.stringify({ provider: "gmail", ...tally })}`);

@@ -11,6 +11,7 @@ import { sha256Hex } from "../../worker/lib/crypto";
 import { signUp, type Actor } from "../support/accounts";
 import { connect, emulatorAdmin } from "../support/connect";
 import { call } from "../support/http";
+import { chaosMaxOps, chaosRuns, chaosTimeoutMs } from "../support/chaos";
 import { testFile, uploadFile } from "../support/uploads";
 import {
   awaitNotifications,
@@ -559,7 +560,7 @@ describe("Graph sync", () => {
 
   it(
     "converges under faults: D1 ends with exactly the mailbox's messages in its synced folders (property)",
-    { timeout: 300_000 },
+    { timeout: chaosTimeoutMs() },
     async () => {
       type Op =
         | { kind: "deliver"; n: number }
@@ -724,7 +725,6 @@ describe("Graph sync", () => {
         fc.record({ kind: fc.constant("redeliver" as const), pick: fc.nat() }),
         fc.constant({ kind: "sendReply" as const }),
       );
-      const runs = Number(env.TEST_CHAOS_RUNS);
       const tally = { runs: 0, messages: 0, faults: 0, lost: 0, duplicated: 0 };
       const FAULTS = new Set<Op["kind"]>([
         "dropNotify",
@@ -735,7 +735,7 @@ describe("Graph sync", () => {
         "redeliver",
       ]);
       await fc.assert(
-        fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: 10 }), async (ops) => {
+        fc.asyncProperty(fc.array(op, { minLength: 3, maxLength: chaosMaxOps() }), async (ops) => {
           tally.runs++;
           tally.faults += ops.filter(
             (o) => FAULTS.has(o.kind) || (o.kind === "notify" && (o.dup || o.reversed)),
@@ -757,7 +757,7 @@ describe("Graph sync", () => {
           tally.duplicated += await duplicateRfcIds(owner.accountId);
           expect(await duplicateRfcIds(owner.accountId)).toBe(0);
         }),
-        { numRuns: Number.isFinite(runs) && runs > 0 ? runs : 3, seed: 7, endOnFailure: true },
+        { numRuns: chaosRuns(), seed: 7, endOnFailure: true },
       );
       // Read by scripts/chaos.mjs (npm run test:chaos), which adds these up for bench/results.json.
       console.log(`CHAOS ${JSON.stringify({ provider: "graph", ...tally })}`);

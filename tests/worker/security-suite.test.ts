@@ -1,7 +1,8 @@
 /**
  * The security suite inside workerd: every route the app registers (read from `app.routes`, so a route
  * added later is covered without touching this file) is fuzzed and probed with forged sessions and
- * per-inbox permissions; header injection is tried on every outgoing header. Each category prints
+ * per-inbox permissions; forged Pub/Sub pushes and Graph notifications are sent to the webhooks; header
+ * injection is tried on every outgoing header. Each category prints
  * `SECURITY {category, tried, refused, accepted, failures}` for `npm run test:security`.
  *
  * `npm test` runs a fixed eighth of the fuzz cases; `npm run test:security` runs all of them
@@ -9,6 +10,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { ulid } from "ulid";
 import { app } from "../../worker/app";
 import { addContributor, addMailbox, invite, signUp, type Actor } from "../support/accounts";
@@ -421,6 +423,124 @@ describe("security suite", () => {
       expect(t.failures).toEqual([]);
     },
   );
+
+  it("forged webhooks are refused, and store nothing", { timeout: 300_000 }, async () => {
+    const t = tally("forged-webhooks");
+    const boss = await signUp("Webhooks");
+    const address = `forged-${ulid().toLowerCase()}@demo.test`;
+    const inboxId = await addMailbox(boss.accountId, address);
+    const subscriptionId = crypto.randomUUID();
+    await env.DB.prepare(`UPDATE mailboxes SET provider = 'graph', graph_subscription_id = ? WHERE id = ?`)
+      .bind(subscriptionId, inboxId)
+      .run();
+    const stored = async () =>
+      JSON.stringify(
+        await env.DB.prepare(
+          `SELECT (SELECT count(*) FROM message_sources WHERE account_id = ?1) AS sources,
+          (SELECT count(*) FROM threads WHERE account_id = ?1) AS threads`,
+        )
+          .bind(boss.accountId)
+          .first(),
+      );
+    const before = await stored();
+
+    // Google Pub/Sub push: a bearer token that is not Google's, for a mailbox that exists.
+    const jwks = (await (await fetch(`${env.GOOGLE_ISSUER}/oauth2/v3/certs`)).json()) as { keys: { kid: string }[] };
+    const realKid = jwks.keys[0]!.kid;
+    const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      iss: "https://accounts.google.com",
+      aud: env.PUBSUB_PUSH_AUDIENCE,
+      email: env.PUBSUB_PUSH_SERVICE_ACCOUNT,
+      email_verified: true,
+      sub: "1",
+      iat: now,
+      exp: now + 3600,
+    };
+    const rs = (c: Record<string, unknown>, kid = realKid) =>
+      new SignJWT(c).setProtectedHeader({ alg: "RS256", kid }).sign(privateKey);
+    const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const forgedGoogle: Record<string, () => Promise<string | undefined>> = {
+      "no Authorization": async () => undefined,
+      "empty bearer": async () => "Bearer ",
+      basic: async () => "Basic dXNlcjpwYXNz",
+      garbage: async () => "Bearer not.a.jwt",
+      "alg none": async () => `Bearer ${b64({ alg: "none", kid: realKid })}.${b64(claims)}.`,
+      "HS256 keyed with the public key": async () =>
+        `Bearer ${await new SignJWT(claims)
+          .setProtectedHeader({ alg: "HS256", kid: realKid })
+          .sign(new TextEncoder().encode(JSON.stringify(await exportJWK(publicKey))))}`,
+      "Google's kid, another key": async () => `Bearer ${await rs(claims)}`,
+      "unknown kid": async () => `Bearer ${await rs(claims, "not-a-kid")}`,
+      "signature cut off": async () => `Bearer ${(await rs(claims)).replace(/\.[^.]+$/, ".")}`,
+      "oversized token": async () => `Bearer ${"A".repeat(20_000)}`,
+    };
+    const push = {
+      message: { data: btoa(JSON.stringify({ emailAddress: address, historyId: "999999" })) },
+      subscription: "s",
+    };
+    for (const [name, header] of Object.entries(forgedGoogle)) {
+      const h = await header();
+      const r = await call("/webhooks/google", {
+        body: push,
+        origin: null,
+        headers: h === undefined ? {} : { authorization: h },
+      });
+      expectRefusal(t, `google push: ${name}`, r, [401]);
+    }
+
+    // Graph change notifications: malformed ones are refused; a notification naming a subscription
+    // with the wrong clientState is taken on the wire (so Graph stops retrying) and does nothing.
+    const notification = (n: Record<string, unknown>) => ({
+      value: [
+        {
+          subscriptionId,
+          changeType: "created",
+          resource: `users/${address}/messages/AAMk`,
+          tenantId: crypto.randomUUID(),
+          ...n,
+        },
+      ],
+    });
+    for (const raw of ["{", "null", "[]", JSON.stringify({ value: [] }), JSON.stringify({ value: [{ id: 1 }] })]) {
+      expectRefusal(t, `graph body ${raw}`, await call("/webhooks/microsoft", { rawBody: raw, origin: null }), [400]);
+    }
+    const ignored = {
+      "wrong clientState": notification({ clientState: "not-the-secret" }),
+      "no clientState": notification({ clientState: null }),
+      "unknown subscription": notification({ subscriptionId: crypto.randomUUID(), clientState: "x" }),
+      "forged lifecycle event": notification({ lifecycleEvent: "subscriptionRemoved", clientState: "x" }),
+    };
+    for (const [name, body] of Object.entries(ignored)) {
+      const r = await call("/webhooks/microsoft", { body, origin: null });
+      t.tried++;
+      if (r.status === 202 && r.text === "") t.refused++;
+      else t.failures.push(`graph notification: ${name}: answered ${r.status} ${r.text.slice(0, 120)}`);
+    }
+    // The validation handshake echoes its token as plain text only, never as something a browser renders.
+    for (const token of ["<script>alert(1)</script>", "a\r\nSet-Cookie: x=1", "x".repeat(20_000)]) {
+      const r = await call(`/webhooks/microsoft?validationToken=${encodeURIComponent(token)}`, {
+        rawBody: "",
+        origin: null,
+      });
+      t.tried++;
+      const plain = /^text\/plain/.test(r.headers.get("content-type") ?? "");
+      if (
+        token.length > 10_000
+          ? r.status === 400
+          : r.status === 200 && plain && r.text === token && !r.headers.has("set-cookie")
+      )
+        t.refused++;
+      else
+        t.failures.push(
+          `graph validation ${JSON.stringify(token.slice(0, 20))}: ${r.status} ${r.headers.get("content-type")}`,
+        );
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await stored()).toBe(before);
+    expect(t.failures).toEqual([]);
+  });
 
   it("CR, LF and NUL never reach an outgoing header", { timeout: 300_000 }, async () => {
     const t = tally("header-injection");

@@ -43,7 +43,8 @@ export interface DevServer {
   restart(): Promise<void>;
   /** The persisted state directory (D1, Durable Objects, R2, Queues). */
   stateDir: string;
-  stop(): Promise<void>;
+  /** Stops wrangler dev and the emulator; `keepState` leaves `stateDir` for the caller to read and delete. */
+  stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
 export interface DevServerOptions {
@@ -201,7 +202,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const onExit = () => killGroup(current.child, "SIGKILL");
   process.once("exit", onExit);
 
-  const stop = async () => {
+  const stop = async (options: { keepState?: boolean } = {}) => {
     const { child, exited } = current;
     if (child.exitCode === null && child.signalCode === null) {
       killGroup(child, "SIGTERM");
@@ -212,7 +213,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     // Stragglers in the group (workerd) outlive their parent if it died first.
     killGroup(child, "SIGKILL");
     process.off("exit", onExit);
-    rmSync(persistDir, { recursive: true, force: true });
+    if (!options.keepState) rmSync(persistDir, { recursive: true, force: true });
     await emulator?.close();
   };
 
