@@ -190,7 +190,7 @@ if (await waitFor(`${APP_ORIGIN}/healthz`, 60_000)) {
   Connect sales@demo.test first, then choose it for "Demo partner portal" in Settings › Partner sites.
 
   Hosted addresses: request one in Settings › Inbox connections, then deliver mail to it with
-  npm run mail:send -- --to brand@hosted.postroom.test --subject Hello --text "Hi there"
+  npm run mail:send -- --to brand@hosted.postroom.test --subject Hello --text "Hi there"${PORT === 8787 ? "" : ` --url ${APP_ORIGIN}`}
 `);
 } else {
   console.error("wrangler dev did not answer on /healthz within 60 s.");

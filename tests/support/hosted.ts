@@ -34,7 +34,13 @@ export interface Delivery {
 export async function deliver(
   raw: Uint8Array,
   envelope: { from: string; to: string },
-  options: { rawSize?: number; stream?: ReadableStream<Uint8Array>; envOverrides?: Record<string, unknown> } = {},
+  options: {
+    rawSize?: number;
+    stream?: ReadableStream<Uint8Array>;
+    envOverrides?: Record<string, unknown>;
+    /** setReject as an RPC stub has it (wrangler's local endpoint): the reason lands a moment later. */
+    rpcReject?: boolean;
+  } = {},
 ): Promise<Delivery> {
   let headers = new Headers();
   try {
@@ -52,7 +58,16 @@ export async function deliver(
     rawSize: options.rawSize ?? raw.byteLength,
     canBeForwarded: true,
     setReject: (reason: string) => {
-      delivery.rejected = reason;
+      if (!options.rpcReject) {
+        delivery.rejected = reason;
+        return;
+      }
+      return new Promise<void>((resolve) =>
+        setTimeout(() => {
+          delivery.rejected = reason;
+          resolve();
+        }, 20),
+      );
     },
     forward: delivery.forward,
     reply: delivery.reply,

@@ -169,6 +169,9 @@ describe("refused mail", () => {
       to: `${inbox.address.split("@")[0]}@elsewhere.test`,
     });
     expect(elsewhere.rejected).toBe(REJECT.unknown);
+    // Where the message is an RPC stub, the refusal still lands before the handler is done.
+    const stub = await deliver(raw, { from: "ana@customer.test", to: `nobody@${HOSTED_DOMAIN}` }, { rpcReject: true });
+    expect(stub.rejected).toBe(REJECT.unknown);
     const any = await env.DB.prepare(`SELECT count(*) AS n FROM messages WHERE rfc_message_id = ?`)
       .bind(id)
       .first<{ n: number }>();

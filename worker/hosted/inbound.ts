@@ -35,9 +35,11 @@ export type InboundOutcome =
   | { status: "removed"; mailboxId: string };
 
 export async function handleHostedEmail(message: InboundMessage, env: Env): Promise<InboundOutcome> {
-  const reject = (reason: keyof typeof REJECT): InboundOutcome => {
+  const reject = async (reason: keyof typeof REJECT): Promise<InboundOutcome> => {
     log.info("hosted_mail_rejected", { reason, size: message.rawSize });
-    message.setReject(REJECT[reason]);
+    // Awaited although typed void: where the message is an RPC stub (wrangler dev's local email
+    // endpoint), the call is asynchronous and must land before the handler returns.
+    await message.setReject(REJECT[reason]);
     return { status: "rejected", reason };
   };
   const domain = hostedDomain(env);

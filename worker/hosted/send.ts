@@ -97,7 +97,7 @@ export async function sendHosted(
     const code = (err as { code?: unknown }).code;
     const reason = typeof code === "string" ? code : "send_failed";
     log.warn("hosted_send_failed", { inboxId: mailbox.id, code: reason, error: err });
-    if (c.var.config.development) await recordDevCopy(c, mailbox, message, false);
+    if (c.var.config.development) await recordDevCopy(c, mailbox, message, headers, false);
     if (RECIPIENT_CODES.has(reason)) {
       throw new ApiError(422, "recipient_refused", `Cloudflare Email Sending refused a recipient (${reason})`);
     }
@@ -105,7 +105,7 @@ export async function sendHosted(
     throw new ApiError(502, "send_failed", `Cloudflare Email Sending did not accept the message (${reason})`);
   }
   await outbox.hostedSendResult({ ok: true });
-  if (c.var.config.development) await recordDevCopy(c, mailbox, message, true);
+  if (c.var.config.development) await recordDevCopy(c, mailbox, message, headers, true);
   const rfcMessageId = normalizeMessageId(platformId) ?? message.messageId;
   return {
     providerMessageId: `hosted-sent:${rfcMessageId}`,
@@ -120,6 +120,7 @@ async function recordDevCopy(
   c: Context<AppEnv>,
   mailbox: Mailbox,
   message: Omit<Outgoing, "from">,
+  headers: Record<string, string>,
   delivered: boolean,
 ): Promise<void> {
   await recordInDevOutbox(
@@ -130,6 +131,7 @@ async function recordDevCopy(
       subject: message.subject,
       text: message.text,
       html: "",
+      headers,
     },
     delivered,
   );

@@ -57,12 +57,14 @@ export interface DevOutboxEntry extends OutgoingMail {
   delivered: boolean;
   /** Set for mail sent from an inbox's address (hosted addresses); Postroom's own mail has MAIL_FROM. */
   from?: string;
+  /** The custom headers handed to the binding (a hosted reply's In-Reply-To and References). */
+  headers?: Record<string, string>;
 }
 
 /** Development only: keeps a copy of a sent message in R2 under dev-outbox/ (never D1). */
 export async function recordInDevOutbox(
   bucket: R2Bucket,
-  mail: OutgoingMail & { from?: string },
+  mail: OutgoingMail & Pick<DevOutboxEntry, "from" | "headers">,
   delivered: boolean,
 ): Promise<void> {
   const sentAt = Date.now();

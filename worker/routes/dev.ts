@@ -155,6 +155,7 @@ export const devRoutes = new Hono<AppEnv>()
                 <p class="meta">
                   ${m.from ? html`From ${m.from} · ` : ""}To ${m.to} · ${new Date(m.sentAt).toISOString()}
                 </p>
+                ${Object.entries(m.headers ?? {}).map(([name, value]) => html`<p class="meta">${name}: ${value}</p>`)}
                 <pre>${linkify(m.text)}</pre>
               </article>`,
           )}

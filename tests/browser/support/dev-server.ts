@@ -22,6 +22,12 @@ export interface OutboxMessage {
   text: string;
   html: string;
   sentAt: number;
+  /** Whether the local binding took it. */
+  delivered: boolean;
+  /** The sending inbox's address, for mail sent from an inbox (hosted addresses). */
+  from?: string;
+  /** The custom headers handed to the binding (a hosted reply's In-Reply-To and References). */
+  headers?: Record<string, string>;
 }
 
 export interface DevServer {

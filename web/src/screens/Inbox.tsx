@@ -95,7 +95,12 @@ export function Inbox({ inboxId }: { inboxId: string | null }) {
                       role="img"
                       aria-label={HEALTH_LABELS[i.health]}
                     />
-                    <span class="inbox-link-address break">{i.address}</span>
+                    <span class="inbox-link-address break">
+                      {/* A long address breaks after its @ first, not at whichever letter reaches the edge. */}
+                      {i.address.slice(0, i.address.lastIndexOf("@") + 1)}
+                      <wbr />
+                      {i.address.slice(i.address.lastIndexOf("@") + 1)}
+                    </span>
                     {i.kind === "shared" && <span class="badge badge-accent">Shared</span>}
                     {i.unread > 0 && (
                       <span class="count" title={`${i.unread} unread`}>

@@ -94,7 +94,7 @@ function ConnectionRow({
           {c.connectedAt !== null && (
             <>
               {" "}
-              · connected{" "}
+              · {c.provider === "hosted" ? "created" : "connected"}{" "}
               <time dateTime={isoDate(c.connectedAt)} title={formatDateTime(c.connectedAt)}>
                 {formatRelative(c.connectedAt)}
               </time>
