@@ -165,7 +165,8 @@ export default defineConfig(async () => {
             name: "node",
             environment: "node",
             include: ["tests/emulator/**/*.test.ts", "tests/browser/**/*.test.ts", "tests/node/**/*.test.ts"],
-            testTimeout: 60_000,
+            // Whole journeys in a real browser against wrangler dev take about a minute on two busy cores.
+            testTimeout: 180_000,
             hookTimeout: 120_000,
           },
         },
