@@ -20,13 +20,20 @@ export class Client {
     }
   }
   async call<T>(pathname: string, body?: unknown): Promise<{ status: number; json: T; location: string | null }> {
-    const res = await fetch(this.origin + pathname, {
-      method: body === undefined ? "GET" : "POST",
-      redirect: "manual",
-      // Nothing here should take minutes; a stuck request fails the run instead of hanging it.
-      signal: AbortSignal.timeout(120_000),
-      headers: { "content-type": "application/json", origin: this.origin, cookie: this.cookie() },
-      body: body === undefined ? undefined : JSON.stringify(body),
+    const send = () =>
+      fetch(this.origin + pathname, {
+        method: body === undefined ? "GET" : "POST",
+        redirect: "manual",
+        // Nothing here should take minutes; a stuck request fails the run instead of hanging it.
+        signal: AbortSignal.timeout(120_000),
+        headers: { "content-type": "application/json", origin: this.origin, cookie: this.cookie() },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    // A kept-alive connection the server closed just as it was reused fails before anything was
+    // sent: a read is simply asked again (a long run polls for many minutes).
+    const res = await send().catch((err: unknown) => {
+      if (body !== undefined) throw err;
+      return send();
     });
     this.take(res);
     const text = await res.text();
