@@ -70,7 +70,7 @@ const THREADS_FIRST_ABOVE = 5_000;
 /** A prefix standing for more indexed words than this keeps FTS5's own prefix matching. */
 const MAX_COMPLETIONS = 32;
 
-/** How one search runs: its way and, walking threads, the words its typed prefix stands for. */
+/** How one search runs: its way, and the indexed words its typed prefix stands for (null: FTS5's own prefix). */
 export interface SearchPlan {
   way: SearchWay;
   completions: string[] | null;
