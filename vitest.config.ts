@@ -107,6 +107,8 @@ export default defineConfig(async () => {
               main: "./worker/index.ts",
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
+                // A database of its own for migrating data step by step (tests/worker/migration-*.test.ts).
+                d1Databases: { MIGRATION_DB: "postroom-migration-check" },
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   TEST_CORPUS: readCorpus(),

@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** An empty database, migrated by the test that uses it. */
+      MIGRATION_DB: D1Database;
       TEST_SEED_SQL: string;
       TEST_CHAOS_RUNS: string;
       TEST_CHAOS_MAX_OPS: string;

@@ -24,8 +24,17 @@ export interface Mail {
   at?: number;
 }
 
+/**
+ * The account row a made-up account id needs (its number places its conversations in the search
+ * index); nothing when it exists.
+ */
+export async function ensureAccount(accountId: string): Promise<void> {
+  await db.insert(schema.accounts).values({ id: accountId, name: "Test", createdAt: Date.now() }).onConflictDoNothing();
+}
+
 /** Stores one message in a mailbox and returns its thread id. */
 export async function deliver(accountId: string, mailboxId: string, m: Mail, outbound = false): Promise<string> {
+  await ensureAccount(accountId);
   const boundary = "b1";
   const head = [
     `From: ${m.from ?? "Ana Lima <ana@customer.test>"}`,

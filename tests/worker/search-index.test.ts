@@ -4,14 +4,16 @@
  * only; the index follows the message store (indexed once, finished on a retry) and the purge.
  */
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ulid } from "ulid";
 import * as schema from "../../worker/db/schema";
+import { SEARCH_THREAD_SHIFT, THREAD_SEQ_ACCOUNT_SHIFT } from "../../worker/db/search-table";
 import { seedThreads } from "../../worker/dev/seed-threads";
-import { deliver } from "../support/store-mail";
+import { deliver, ensureAccount } from "../support/store-mail";
 import { purgeMailboxMail } from "../../worker/sync/purge";
-import { listThreads, planSearch, type SearchWay } from "../../worker/threads/list";
+import { listThreads, listThreadsAndWay, planSearch, type SearchWay } from "../../worker/threads/list";
 
 const db = drizzle(env.DB, { schema });
 const mine = { accountId: ulid(), userId: ulid(), email: "me@search.test" };
@@ -21,6 +23,8 @@ const otherInbox = ulid();
 
 beforeAll(async () => {
   const now = Date.now();
+  await ensureAccount(mine.accountId);
+  await ensureAccount(theirs.accountId);
   // Same generator for both accounts: every word is in both, so a leak would show.
   await seedThreads(env.DB, {
     accountId: mine.accountId,
@@ -46,7 +50,14 @@ async function walk(q: string, way: SearchWay, limit = 40): Promise<string[]> {
   const seen: string[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < 200; page++) {
-    const r = await listThreads(env.DB, mine, { inboxIds: [inbox], q, limit, ...(cursor ? { cursor } : {}) }, way);
+    const r = await listThreads(
+      env.DB,
+      mine,
+      { inboxIds: [inbox], q, limit, ...(cursor ? { cursor } : {}) },
+      {
+        way,
+      },
+    );
     seen.push(...r.threads.map((t) => t.id));
     if (!r.nextCursor) return seen;
     cursor = r.nextCursor;
@@ -113,14 +124,87 @@ describe("search by thread", () => {
       expect(found).toHaveLength(1300);
       expect(found.some((id) => theirIds.has(id))).toBe(false);
     }
-    // Every seeded message says "Regards": 5,200 here, 800 there. Only this account's count decides.
-    const way = async (accountId: string, q: string) => (await planSearch(env.DB, accountId, q)).way;
-    expect(await way(mine.accountId, "regards")).toBe("threads_first");
-    expect(await way(theirs.accountId, "regards")).toBe("matches_first");
-    expect(await way(mine.accountId, "#17")).toBe("matches_first");
+    // Every seeded message says "Regards": 5,200 here, 800 there. Only this account's matches count
+    // towards the bound (1,000 here), and a search cut short by it asks again threads first.
+    const way = async (who: typeof mine, inboxId: string, q: string, extra: { tag?: string } = {}) => {
+      const r = await listThreadsAndWay(
+        env.DB,
+        who,
+        { inboxIds: [inboxId], q, limit: 20, ...extra },
+        {
+          matchesFirstUpTo: 1_000,
+        },
+      );
+      return { way: r.way, ids: r.page.threads.map((t) => t.id) };
+    };
+    const regards = await way(mine, inbox, "regards");
+    expect(regards.way).toBe("threads_first");
+    expect(regards.ids).toEqual((await walk("regards", "matches_first")).slice(0, 20));
+    expect((await way(theirs, otherInbox, "regards")).way).toBe("matches_first");
+    expect((await way(mine, inbox, "#17")).way).toBe("matches_first");
+    // No thread of the bounded matches passes the filters: the empty page alone cannot tell, so a count does.
+    const none = await way(mine, inbox, "regards", { tag: "no-such-tag" });
+    expect(none).toEqual({ way: "threads_first", ids: [] });
     // A typed prefix is spelled out from the index's words.
-    expect((await planSearch(env.DB, mine.accountId, "ware")).completions).toEqual(["warehouse"]);
-    expect((await planSearch(env.DB, mine.accountId, "Regar")).completions).toEqual(["regards"]);
+    expect((await planSearch(env.DB, "ware")).completions).toEqual(["warehouse"]);
+    expect((await planSearch(env.DB, "Regar")).completions).toEqual(["regards"]);
+  });
+});
+
+describe("an account numbered near the limit", () => {
+  it("stores, reads and finds its mail (rowids past 2^53 stay inside SQLite)", async () => {
+    const late = { accountId: ulid(), userId: ulid(), email: "late@search.test" };
+    await env.DB.prepare(`INSERT INTO accounts (id, name, created_at, search_no) VALUES (?, 'Late', ?, ?)`)
+      .bind(late.accountId, Date.now(), 2 ** 20 - 1)
+      .run();
+    const box = ulid();
+    const thread = await deliver(late.accountId, box, {
+      ...mail("late-1@customer.test", "tellurium"),
+      to: "x@late.test",
+    });
+    await deliver(late.accountId, box, {
+      ...mail("late-2@customer.test", "tellurium again", "late-1@customer.test"),
+      to: "x@late.test",
+    });
+    const stored = await db.select().from(schema.messages).where(eq(schema.messages.accountId, late.accountId)).all();
+    expect(stored).toHaveLength(2);
+    expect(stored.every((m) => m.searchRowid !== null)).toBe(true);
+    for (const way of ["matches_first", "threads_first"] as const) {
+      const found = await listThreads(env.DB, late, { inboxIds: [box], q: "tellurium", limit: 10 }, { way });
+      expect(found.threads.map((t) => t.id)).toEqual([thread]);
+    }
+    // Nobody else's search reaches it.
+    expect((await listThreads(env.DB, mine, { inboxIds: [box], q: "tellurium", limit: 10 })).threads).toEqual([]);
+  });
+});
+
+describe("a tag's list", () => {
+  it("goes tag first while the tag is on few threads, else walks the newest threads: same pages", async () => {
+    const walkTag = async (matchesFirstUpTo: number) => {
+      const seen: string[] = [];
+      const ways = new Set<string | null>();
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const r = await listThreadsAndWay(
+          env.DB,
+          mine,
+          { inboxIds: [inbox], tag: "vip", limit: 8, ...(cursor ? { cursor } : {}) },
+          { matchesFirstUpTo },
+        );
+        ways.add(r.way);
+        seen.push(...r.page.threads.map((t) => t.id));
+        if (!r.page.nextCursor) return { seen, ways: [...ways] };
+        cursor = r.page.nextCursor;
+      }
+      throw new Error("too many pages");
+    };
+    const vip = await truth(
+      `EXISTS (SELECT 1 FROM thread_tags g WHERE g.account_id = t.account_id AND g.thread_id = t.id AND g.tag = ?)`,
+      "vip",
+    );
+    expect(vip.length).toBeGreaterThan(15);
+    expect(await walkTag(5_000)).toEqual({ seen: vip, ways: ["matches_first"] });
+    expect(await walkTag(10)).toEqual({ seen: vip, ways: ["threads_first"] });
   });
 });
 
@@ -164,7 +248,12 @@ describe("the index follows the store", () => {
     )
       .bind(thread)
       .all<{ k: number; seq: number }>();
-    expect(keys.results.map((r) => r.k - r.seq * 2 ** 20)).toEqual([1, 2]);
+    expect(keys.results.map((r) => r.k - r.seq * 2 ** SEARCH_THREAD_SHIFT)).toEqual([1, 2]);
+    // The thread's number lies in its account's block.
+    const block = await env.DB.prepare(`SELECT search_no AS no FROM accounts WHERE id = ?`)
+      .bind(mine.accountId)
+      .first<{ no: number }>();
+    expect(Math.floor(keys.results[0]!.seq / 2 ** THREAD_SEQ_ACCOUNT_SHIFT)).toBe(block!.no);
     expect(await searchRows(first)).toBe(1);
     const found = async (q: string) => (await listThreads(env.DB, mine, { inboxIds: [sales], q, limit: 10 })).threads;
     expect((await found("yttrium")).map((t) => t.id)).toEqual([thread]);

@@ -8,11 +8,21 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const accounts = sqliteTable("accounts", {
-  id: text("id").primaryKey(),
-  name: text("name").notNull(),
-  createdAt: integer("created_at").notNull(),
-});
+export const accounts = sqliteTable(
+  "accounts",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /**
+     * The account's number in the search index: its threads' seq values (and so its search rows)
+     * occupy one block of numbers, so a search reads only this account's part of the index. Set by
+     * a trigger on insert (migrations/0015_search_by_account.sql).
+     */
+    searchNo: integer("search_no"),
+  },
+  (t) => [uniqueIndex("accounts_search_no").on(t.searchNo)],
+);
 
 export const users = sqliteTable(
   "users",
@@ -289,8 +299,9 @@ export const threads = sqliteTable(
     /** Bumped by every new message and note: a reply composed on an older version is stale. */
     version: integer("version").notNull().default(0),
     /**
-     * A small integer key for search: the rowids of the thread's rows in message_search are
-     * seq << 20 plus a counter, so a match names its thread without reading any row.
+     * A small integer key for search, inside its account's block (accounts.search_no << 27): the
+     * rowids of the thread's rows in message_search are seq << 16 plus a counter, so a match names
+     * its thread without reading any row (see search-table.ts).
      */
     seq: integer("seq"),
   },

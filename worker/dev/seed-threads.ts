@@ -6,7 +6,7 @@
  * D1's bound-parameter and statement-size limits.
  */
 
-import { SEARCH_THREAD_SHIFT } from "../db/search-table";
+import { lastThreadSeqSql, SEARCH_THREAD_SHIFT } from "../db/search-table";
 
 const WORDS = (
   "invoice order payment refund shipping delivery contract renewal quote proposal meeting call schedule " +
@@ -118,7 +118,7 @@ export async function seedThreads(db: D1Database, req: SeedRequest): Promise<{ t
              snoozed_until, assignee_id, version, seq)
            SELECT value->>0, ?1, value->>1, value->>2, value->>3, value->>4, value->>3, value->>5,
              CASE WHEN value->>5 = 'snoozed' THEN ?3 + 86400000 ELSE NULL END, value->>6, value->>4,
-             (SELECT coalesce(max(seq), 0) FROM threads) + key + 1
+             ${lastThreadSeqSql("?1")} + key + 1
            FROM json_each(?2)`,
         )
         .bind(account, json, req.now),
@@ -145,9 +145,9 @@ export async function seedThreads(db: D1Database, req: SeedRequest): Promise<{ t
         .bind(account, json),
       db
         .prepare(
-          `INSERT INTO message_search (rowid, subject, participants, body, scope)
+          `INSERT INTO message_search (rowid, subject, participants, body)
            SELECT ((SELECT seq FROM threads t WHERE t.account_id = ?1 AND t.id = value->>1) << ${SEARCH_THREAD_SHIFT}) + (value->>12),
-             value->>3, (value->>4) || ' <' || (value->>5) || '> ' || (value->>6), value->>9, ?1
+             value->>3, (value->>4) || ' <' || (value->>5) || '> ' || (value->>6), value->>9
            FROM json_each(?2)`,
         )
         .bind(account, json),

@@ -40,7 +40,6 @@ export function searchIndexStatements(db: Db, m: SearchableMessage) {
         subject: sql<string>`${m.subject}`.as("subject"),
         participants: sql<string>`${m.participants}`.as("participants"),
         body: sql<string>`${m.body}`.as("body"),
-        scope: sql<string>`${m.accountId}`.as("scope"),
       })
       .from(messages)
       .where(

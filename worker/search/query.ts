@@ -226,7 +226,7 @@ export function parseSearch(input: string): ParsedSearch {
 }
 
 /** A user string as an FTS5 string literal: the only way user text reaches the MATCH expression. */
-function literal(s: string): string {
+export function literal(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;
 }
 

@@ -16,6 +16,7 @@ import {
   threads,
 } from "../db/schema";
 import type * as schema from "../db/schema";
+import { nextThreadSeq } from "../db/search-table";
 import { newId } from "../lib/ids";
 import { parseMail, type ParsedMail } from "../mail/parse";
 import { searchIndexStatements } from "../search/index-message";
@@ -139,7 +140,7 @@ export async function storeMessage(db: Db, bucket: R2Bucket, copy: IncomingCopy)
         lastMessageAt: copy.receivedAt,
         createdAt: now,
         // Written in the same statement, so two new threads can never take the same number.
-        seq: sql`(select coalesce(max(seq), 0) + 1 from threads)`,
+        seq: nextThreadSeq(copy.accountId),
       }),
       insertMessage,
     ]);

@@ -3,18 +3,27 @@
  * assigned to them; filtered by status, assignee, tag, unread and the search box; newest activity
  * first, keyset-paginated on (last activity, thread id) so pages never skip or repeat a thread.
  *
- * Search takes one of two ways, chosen by how many messages of the account match (counted in the
- * full-text index, bounded): few matches list their threads first (each match names its thread in
- * its rowid) and only those are sorted; many matches walk the newest threads and ask the index about
- * each one (a rowid range), stopping at a page. Either way only a page's worth of rows is ever read.
+ * Search takes one of two ways. Matches first: the account's matches are read from its rowid range
+ * of the full-text index, bounded (each match names its thread in its rowid), and only their threads
+ * are sorted. When the bound cuts them short, matches are dense, so threads first is cheaper: walk
+ * the newest threads and ask the index about each one (a rowid range), stopping at a page. A tag
+ * filter without a search goes the same two ways (its threads first, or the newest threads). Either
+ * way the per-row columns are worked out for a page's rows alone.
  *
  * Raw SQL on purpose: the filters are optional EXISTS clauses and an FTS5 MATCH, which read more
  * plainly here than through a query builder. Every value is bound; inbox id lists travel as one JSON
  * parameter (json_each), so no list can exceed D1's bound-parameter limit.
  */
 import type { ThreadStatus, ThreadSummaryView } from "../contracts";
-import { SEARCH_MAX_PER_THREAD, SEARCH_THREAD_SHIFT } from "../db/search-table";
-import { ftsMatchExpression, parseSearch, prefixTerm, type AssigneeFilter, type ParsedSearch } from "../search/query";
+import { accountRowidRangeSql, SEARCH_MAX_PER_THREAD, SEARCH_THREAD_SHIFT } from "../db/search-table";
+import {
+  ftsMatchExpression,
+  literal,
+  parseSearch,
+  prefixTerm,
+  type AssigneeFilter,
+  type ParsedSearch,
+} from "../search/query";
 
 export interface ThreadListCaller {
   accountId: string;
@@ -39,7 +48,8 @@ export interface ThreadListRequest {
 }
 
 interface Row {
-  id: string;
+  /** Null only in the one row an empty matches-first page returns. */
+  id: string | null;
   subject: string;
   snippet: string;
   last_message_at: number;
@@ -53,19 +63,23 @@ interface Row {
   tags: string | null;
   inbox_ids: string;
   is_read: number;
+  /** How many matches the bounded read of a matches-first search found (more than its bound: cut short). */
+  hit_count?: number;
 }
 
 /** A snooze that has run out reads as open, without anything having to wake it. */
 const EFFECTIVE_STATUS = `CASE WHEN t.status = 'snoozed' AND t.snoozed_until <= ?now THEN 'open' ELSE t.status END`;
 
-/** A literal for FTS5 MATCH: the phrase in double quotes, inner quotes doubled. */
-const ftsLiteral = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
 /** How a search finds its threads (see above). */
 export type SearchWay = "matches_first" | "threads_first";
 
-/** More matching messages than this, and walking the newest threads is the cheaper way. */
-const THREADS_FIRST_ABOVE = 5_000;
+/**
+ * Up to this many matching messages, listing the matches first is the cheaper way; above it the
+ * matches are dense enough that the newest threads fill a page after a few probes each.
+ */
+export const MATCHES_FIRST_UP_TO = 50_000;
+/** The same for a tag's threads: a thread found costs more than a message matched. */
+export const TAGGED_FIRST_UP_TO = 5_000;
 
 /** A prefix standing for more indexed words than this keeps FTS5's own prefix matching. */
 const MAX_COMPLETIONS = 32;
@@ -74,38 +88,19 @@ const MAX_COMPLETIONS = 32;
 export interface SearchPlan {
   way: SearchWay;
   completions: string[] | null;
+  /** Matches-first reads at most this many matches (one more tells that there are more). */
+  matchesFirstUpTo?: number;
 }
 
-/** The full-text expression a search sends to MATCH, or null when it has no words. */
-function searchExpressions(
+/** The full-text expression a search sends to MATCH, and whether it lists what matches or what does not. */
+function searchExpression(
   search: ParsedSearch,
   completions?: string[] | null,
-): { match: string | null; excluded: string | null } {
+): { expr: string; negated: boolean } | null {
   const match = ftsMatchExpression(search, completions ?? undefined);
-  return {
-    match,
-    excluded: !match && search.excluded.length > 0 ? search.excluded.map(ftsLiteral).join(" OR ") : null,
-  };
-}
-
-/** Narrows an expression to one account inside the index (the account id is one token of `scope`). */
-const scoped = (accountId: string, expr: string) => `{scope}: ${ftsLiteral(accountId)} AND (${expr})`;
-
-/** Which way a search should go, from a bounded count of the account's matching messages. */
-async function chooseSearchWay(
-  db: D1Database,
-  accountId: string,
-  search: ParsedSearch,
-  completions: string[] | null,
-): Promise<SearchWay> {
-  const { match, excluded } = searchExpressions(search, completions);
-  const expr = match ?? excluded;
-  if (!expr) return "matches_first";
-  const row = await db
-    .prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM message_search WHERE message_search MATCH ? LIMIT ?)`)
-    .bind(scoped(accountId, expr), THREADS_FIRST_ABOVE + 1)
-    .first<{ n: number }>();
-  return (row?.n ?? 0) > THREADS_FIRST_ABOVE ? "threads_first" : "matches_first";
+  if (match) return { expr: match, negated: false };
+  if (search.excluded.length > 0) return { expr: search.excluded.map(literal).join(" OR "), negated: true };
+  return null;
 }
 
 /**
@@ -122,39 +117,89 @@ async function completionsOf(db: D1Database, prefix: string): Promise<string[] |
 }
 
 /**
- * Decides how a search runs (a way may be imposed, to compare the two). The prefix's words are
- * looked up first, so that neither the count nor the list has FTS5 merge a prefix.
+ * The words a search's typed prefix stands for, looked up first so that FTS5 never merges a
+ * prefix's lists; the way starts as matches first (listThreads changes it when there are too many).
  */
-export async function planSearch(
-  db: D1Database,
-  accountId: string,
-  q: string | undefined,
-  way?: SearchWay,
-): Promise<SearchPlan> {
+export async function planSearch(db: D1Database, q: string | undefined): Promise<SearchPlan> {
   if (!q) return { way: "matches_first", completions: null };
-  const search = parseSearch(q);
-  const prefix = prefixTerm(search);
-  const completions = prefix ? await completionsOf(db, prefix) : null;
-  return { way: way ?? (await chooseSearchWay(db, accountId, search, completions)), completions };
+  const prefix = prefixTerm(parseSearch(q));
+  return { way: "matches_first", completions: prefix ? await completionsOf(db, prefix) : null };
+}
+
+export interface ThreadListOptions {
+  /** Imposes a way, to compare the two. */
+  way?: SearchWay;
+  matchesFirstUpTo?: number;
+  /** Told D1's own execution time of each statement the list ran (for measurements). */
+  onStatement?: (ms: number) => void;
 }
 
 export async function listThreads(
   db: D1Database,
   who: ThreadListCaller,
   req: ThreadListRequest,
-  way?: SearchWay,
+  options: ThreadListOptions = {},
 ): Promise<{ threads: ThreadSummaryView[]; nextCursor: string | null }> {
-  const query = threadListQuery(who, req, Date.now(), await planSearch(db, who.accountId, req.q, way));
-  if (!query) return { threads: [], nextCursor: null };
-  const rows = (
-    await db
-      .prepare(query.text)
-      .bind(...query.values)
-      .all<Row>()
-  ).results;
-  const threads = rows.map(toSummary);
-  const last = rows.at(-1);
-  return { threads, nextCursor: rows.length === req.limit && last ? `${last.last_message_at}.${last.id}` : null };
+  return (await listThreadsAndWay(db, who, req, options)).page;
+}
+
+/**
+ * The list, and the way it went. A search (or, without one, a tag) goes matches first, reading at
+ * most a bound + 1 of its matches in the same statement; when there were more, the page is asked
+ * again threads first. The way is null for a list with neither.
+ */
+export async function listThreadsAndWay(
+  db: D1Database,
+  who: ThreadListCaller,
+  req: ThreadListRequest,
+  options: ThreadListOptions = {},
+): Promise<{ page: { threads: ThreadSummaryView[]; nextCursor: string | null }; way: SearchWay | null }> {
+  const started = Date.now();
+  const planned = await planSearch(db, req.q);
+  options.onStatement?.(Date.now() - started);
+  const upTo = options.matchesFirstUpTo ?? MATCHES_FIRST_UP_TO;
+  const all = async <T>(statement: Statement) => {
+    const r = await db
+      .prepare(statement.text)
+      .bind(...statement.values)
+      .all<T>();
+    options.onStatement?.(r.meta.duration);
+    return r.results;
+  };
+  const run = async (way: SearchWay) => {
+    const query = threadListQuery(who, req, Date.now(), { ...planned, way, matchesFirstUpTo: upTo });
+    return query ? { rows: await all<Row>(query), boundedTo: query.boundedTo } : null;
+  };
+  let way = options.way ?? "matches_first";
+  const first = await run(way);
+  let rows = first?.rows ?? null;
+  const boundedTo = first?.boundedTo ?? null;
+  if (rows && boundedTo !== null && !options.way && (rows[0]?.hit_count ?? 0) > boundedTo) {
+    way = "threads_first";
+    rows = (await run(way))?.rows ?? null;
+  }
+  const listed = rows?.filter((r): r is Row & { id: string } => r.id !== null) ?? null;
+  const reported = options.way ?? (boundedTo !== null ? way : null);
+  if (!listed) return { page: { threads: [], nextCursor: null }, way: reported };
+  const threads = listed.map(toSummary);
+  const last = listed.at(-1);
+  return {
+    page: { threads, nextCursor: listed.length === req.limit && last ? `${last.last_message_at}.${last.id}` : null },
+    way: reported,
+  };
+}
+
+interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * The list's statement. Matches first, it always returns a row (with a null id when the page is
+ * empty) whose hit_count says how much of its bounded set it read: more than boundedTo, cut short.
+ */
+export interface ThreadListStatement extends Statement {
+  boundedTo: number | null;
 }
 
 /**
@@ -166,7 +211,7 @@ export function threadListQuery(
   req: ThreadListRequest,
   now: number,
   plan: SearchPlan = { way: "matches_first", completions: null },
-): { text: string; values: unknown[] } | null {
+): ThreadListStatement | null {
   const where: string[] = ["t.account_id = ?account", "t.hidden_at IS NULL"];
   const binds = new Map<string, unknown>([
     ["account", who.accountId],
@@ -214,7 +259,8 @@ export function threadListQuery(
   if (req.assignee) where.push(assigneeClause(req.assignee));
   if (search && search.assignee.length > 0) where.push(`(${search.assignee.map(assigneeClause).join(" OR ")})`);
 
-  for (const tag of [...(req.tag ? [req.tag] : []), ...(search?.tags.map((t) => t.toLowerCase()) ?? [])]) {
+  const tags = [...(req.tag ? [req.tag] : []), ...(search?.tags.map((t) => t.toLowerCase()) ?? [])];
+  for (const tag of tags) {
     where.push(
       `EXISTS (SELECT 1 FROM thread_tags g WHERE g.account_id = t.account_id AND g.thread_id = t.id AND g.tag = ${bind(tag)})`,
     );
@@ -247,30 +293,42 @@ export function threadListQuery(
   }
 
   // The search clause goes last: the cheap filters above decide first whether a thread is a candidate.
+  // Matches first, the page starts from a bounded set (the search's matches, else a tag's threads);
+  // the caller asks again threads first when the set was cut short.
   let source = "threads t";
-  if (search) {
-    const { match, excluded } = searchExpressions(search, plan.completions);
-    const expr = match ?? excluded;
-    if (expr && plan.way === "threads_first") {
-      const first = `(t.seq << ${SEARCH_THREAD_SHIFT})`;
-      const inThread = `EXISTS (SELECT 1 FROM message_search s WHERE message_search MATCH ${bind(expr)}
-         AND s.rowid BETWEEN ${first} AND ${first} + ${SEARCH_MAX_PER_THREAD})`;
-      where.push(match ? inThread : `NOT ${inThread}`);
-    } else if (expr) {
-      const seqs = `SELECT DISTINCT s.rowid >> ${SEARCH_THREAD_SHIFT} AS seq FROM message_search s
-         WHERE message_search MATCH ${bind(scoped(who.accountId, expr))}`;
-      if (match) {
-        // CROSS JOIN keeps this order: the (few) matches first, then their threads by seq.
-        source = `(${seqs}) hit CROSS JOIN threads t`;
-        where.push(`t.seq = hit.seq`);
-      } else where.push(`t.seq NOT IN (${seqs})`);
-    }
+  let set: string | null = null;
+  let upTo = plan.matchesFirstUpTo ?? MATCHES_FIRST_UP_TO;
+  const expression = search ? searchExpression(search, plan.completions) : null;
+  if (expression && plan.way === "threads_first") {
+    const first = `(t.seq << ${SEARCH_THREAD_SHIFT})`;
+    const inThread = `EXISTS (SELECT 1 FROM message_search s WHERE message_search MATCH ${bind(expression.expr)}
+       AND s.rowid BETWEEN ${first} AND ${first} + ${SEARCH_MAX_PER_THREAD})`;
+    where.push(expression.negated ? `NOT ${inThread}` : inThread);
+  } else if (expression) {
+    // This account's matches: one rowid range of the index.
+    const [from, to] = accountRowidRangeSql("?account");
+    set = `SELECT rowid AS r FROM message_search WHERE message_search MATCH ${bind(expression.expr)}
+       AND rowid >= ${from} AND rowid <= ${to} LIMIT ${bind(upTo + 1)}`;
+    const seqs = `SELECT DISTINCT r >> ${SEARCH_THREAD_SHIFT} AS seq FROM hits`;
+    if (!expression.negated) {
+      // CROSS JOIN keeps this order: the (few) matches first, then their threads by seq.
+      source = `(${seqs}) hit CROSS JOIN threads t`;
+      where.push(`t.seq = hit.seq`);
+    } else where.push(`t.seq NOT IN (${seqs})`);
+  } else if (tags[0] !== undefined && plan.way === "matches_first") {
+    upTo = Math.min(upTo, TAGGED_FIRST_UP_TO);
+    set = `SELECT thread_id FROM thread_tags WHERE account_id = ?account AND tag = ${bind(tags[0])} LIMIT ${bind(upTo + 1)}`;
+    source = `hits hit CROSS JOIN threads t`;
+    where.push(`t.id = hit.thread_id`);
   }
+  // Cut short, the rest of the page's work is skipped (a constant condition, tested once).
+  if (set) where.push(`(SELECT n FROM found) <= ${upTo}`);
+  const hits = set ? `WITH hits AS MATERIALIZED (${set}), found AS MATERIALIZED (SELECT count(*) AS n FROM hits)` : "";
 
   // The page is chosen first, reading only the thread rows; the columns below are worked out for its rows alone.
   const page = `SELECT t.* FROM ${source} WHERE ${where.join(" AND ")}
     ORDER BY t.last_message_at DESC, t.id DESC LIMIT ${bind(req.limit)}`;
-  const sql = `
+  const sql = `${hits}
     SELECT t.id, t.subject, t.snippet, t.last_message_at, t.message_count, t.snoozed_until,
       ${EFFECTIVE_STATUS} AS status,
       (SELECT json_array(m.from_name, m.from_address) FROM messages m
@@ -280,14 +338,14 @@ export function threadListQuery(
          AND g.thread_id = t.id ORDER BY tag) g) AS tags,
       (SELECT json_group_array(tm.mailbox_id) FROM thread_mailboxes tm WHERE tm.account_id = t.account_id
          AND tm.thread_id = t.id AND tm.mailbox_id IN (SELECT value FROM json_each(${scope}))) AS inbox_ids,
-      ${readClause} AS is_read
-    FROM (${page}) t
+      ${readClause} AS is_read${set ? ", found.n AS hit_count" : ""}
+    FROM ${set ? `found LEFT JOIN (${page}) t ON 1` : `(${page}) t`}
     LEFT JOIN users u ON u.account_id = t.account_id AND u.id = t.assignee_id
     ORDER BY t.last_message_at DESC, t.id DESC`;
-  return positional(sql, binds);
+  return { ...positional(sql, binds), boundedTo: set ? upTo : null };
 }
 
-function toSummary(r: Row): ThreadSummaryView {
+function toSummary(r: Row & { id: string }): ThreadSummaryView {
   const latest = r.latest ? (JSON.parse(r.latest) as [string, string]) : null;
   return {
     id: r.id,
