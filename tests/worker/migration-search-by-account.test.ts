@@ -91,7 +91,9 @@ describe("search grouped by account (migrations 0014 and 0015)", () => {
       expect(Math.floor(r.rowid / 2 ** SEARCH_THREAD_SHIFT)).toBe(r.seq);
     }
     // Each account's threads count from 1 in their old order; each thread's messages from 1 by arrival.
-    const firstOfB = rows.results.filter((r) => r.account === accounts[1]!.id).map((r) => r.seq % 2 ** 27);
+    const firstOfB = rows.results
+      .filter((r) => r.account === accounts[1]!.id)
+      .map((r) => r.seq % 2 ** THREAD_SEQ_ACCOUNT_SHIFT);
     expect([...new Set(firstOfB)]).toEqual([1, 2, 3, 4, 5, 6]);
     expect(rows.results.slice(0, 3).map((r) => r.rowid % 2 ** SEARCH_THREAD_SHIFT)).toEqual([1, 2, 3]);
   });

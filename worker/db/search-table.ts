@@ -4,8 +4,8 @@
  * the query builder so its writes can join a batch. It lives outside schema.ts on purpose:
  * drizzle-kit cannot create virtual tables, so it must not try to generate this one.
  *
- * Numbers: an account has `search_no` (a trigger gives each new account the next one); its threads' `seq` are `(search_no << 27) + k`, k counting
- * the account's threads from 1; a message's rowid is `(seq << 16) + n`, n counting the thread's
+ * Numbers: an account has `search_no` (a trigger gives each new account the next one); its
+ * threads' `seq` are `(search_no << 27) + k`, k counting the account's threads from 1; a message's rowid is `(seq << 16) + n`, n counting the thread's
  * messages from 1 (messages.search_rowid keeps it). So a match names its thread without reading a
  * row, one thread is a rowid range, and one account is a rowid range: a search reads only its own
  * account's part of the index. Limits that follow: 1,048,575 accounts, 134,217,727 threads an
