@@ -2,7 +2,8 @@
  * Migrations 0014/0015 on a database that already holds conversations (indexed the 0013 way, rowid =
  * global seq << 20, the account as a `scope` token): every account gets a number, every thread a seq
  * in its account's block, every message its rowid in that block, and nothing becomes unsearchable
- * or searchable from another account. Run on a database of its own, migrated step by step.
+ * or searchable from another account. Migrations 0016/0017 then give existing tags their thread's
+ * last activity. Run on a database of its own, migrated step by step.
  */
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -47,6 +48,9 @@ beforeAll(async () => {
           `INSERT INTO thread_mailboxes (account_id, thread_id, mailbox_id, last_message_at) VALUES (?, ?, ?, ?)`,
         )
         .bind(t.account, t.id, mailbox, t.at),
+      db
+        .prepare(`INSERT INTO thread_tags (account_id, thread_id, tag, created_at) VALUES (?, ?, 'vip', 1)`)
+        .bind(t.account, t.id),
     );
     for (let n = 1; n <= 3; n++) {
       const id = `${t.id.slice(0, 22)}${String(t.seq).padStart(2, "0")}M${n}`;
@@ -136,6 +140,26 @@ describe("search grouped by account (migrations 0014 and 0015)", () => {
       .run();
     expect(await db.prepare(`SELECT search_no FROM accounts WHERE id = '01JACC0000000000000000000C'`).first()).toEqual({
       search_no: 3,
+    });
+  });
+});
+
+describe("tags in list order (migrations 0016 and 0017)", () => {
+  it("gives every existing tag its thread's last activity, and keeps it", async () => {
+    const copies = await db
+      .prepare(
+        `SELECT g.thread_id AS id, g.last_message_at AS at FROM thread_tags g WHERE g.tag = 'vip' ORDER BY g.thread_id`,
+      )
+      .all<{ id: string; at: number }>();
+    expect(copies.results).toEqual(threads.map((t) => ({ id: t.id, at: t.at })));
+    await db.prepare(`UPDATE threads SET last_message_at = 99999 WHERE id = ?`).bind(threads[0]!.id).run();
+    expect(
+      await db
+        .prepare(`SELECT last_message_at AS at FROM thread_tags WHERE thread_id = ?`)
+        .bind(threads[0]!.id)
+        .first(),
+    ).toEqual({
+      at: 99999,
     });
   });
 });

@@ -13,7 +13,7 @@ import { SEARCH_THREAD_SHIFT, THREAD_SEQ_ACCOUNT_SHIFT } from "../../worker/db/s
 import { seedThreads } from "../../worker/dev/seed-threads";
 import { deliver, ensureAccount } from "../support/store-mail";
 import { purgeMailboxMail } from "../../worker/sync/purge";
-import { listThreads, listThreadsAndWay, planSearch, type SearchWay } from "../../worker/threads/list";
+import { listThreads, listThreadsAndWay, searchCompletions, type SearchWay } from "../../worker/threads/list";
 
 const db = drizzle(env.DB, { schema });
 const mine = { accountId: ulid(), userId: ulid(), email: "me@search.test" };
@@ -146,8 +146,8 @@ describe("search by thread", () => {
     const none = await way(mine, inbox, "regards", { tag: "no-such-tag" });
     expect(none).toEqual({ way: "threads_first", ids: [] });
     // A typed prefix is spelled out from the index's words.
-    expect((await planSearch(env.DB, "ware")).completions).toEqual(["warehouse"]);
-    expect((await planSearch(env.DB, "Regar")).completions).toEqual(["regards"]);
+    expect(await searchCompletions(env.DB, "ware")).toEqual(["warehouse"]);
+    expect(await searchCompletions(env.DB, "Regar")).toEqual(["regards"]);
   });
 });
 
@@ -179,32 +179,89 @@ describe("an account numbered near the limit", () => {
 });
 
 describe("a tag's list", () => {
-  it("goes tag first while the tag is on few threads, else walks the newest threads: same pages", async () => {
-    const walkTag = async (matchesFirstUpTo: number) => {
-      const seen: string[] = [];
-      const ways = new Set<string | null>();
-      let cursor: string | undefined;
-      for (let page = 0; page < 100; page++) {
-        const r = await listThreadsAndWay(
-          env.DB,
-          mine,
-          { inboxIds: [inbox], tag: "vip", limit: 8, ...(cursor ? { cursor } : {}) },
-          { matchesFirstUpTo },
-        );
-        ways.add(r.way);
-        seen.push(...r.page.threads.map((t) => t.id));
-        if (!r.page.nextCursor) return { seen, ways: [...ways] };
-        cursor = r.page.nextCursor;
-      }
-      throw new Error("too many pages");
-    };
-    const vip = await truth(
+  const walkTag = async (tag: string, limit = 8) => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 200; page++) {
+      const r = await listThreadsAndWay(env.DB, mine, { inboxIds: [inbox], tag, limit, ...(cursor ? { cursor } : {}) });
+      expect(r.way).toBeNull();
+      expect(r.statement?.text).toContain("thread_tags g CROSS JOIN threads t");
+      seen.push(...r.page.threads.map((t) => t.id));
+      if (!r.page.nextCursor) return seen;
+      cursor = r.page.nextCursor;
+    }
+    throw new Error("too many pages");
+  };
+  const tagged = (tag: string) =>
+    truth(
       `EXISTS (SELECT 1 FROM thread_tags g WHERE g.account_id = t.account_id AND g.thread_id = t.id AND g.tag = ?)`,
-      "vip",
+      tag,
     );
+  const tagCopies = async (threadId: string) =>
+    (
+      await env.DB.prepare(
+        `SELECT g.last_message_at AS copy, t.last_message_at AS own FROM thread_tags g
+         JOIN threads t ON t.account_id = g.account_id AND t.id = g.thread_id WHERE g.account_id = ? AND g.thread_id = ?`,
+      )
+        .bind(mine.accountId, threadId)
+        .all<{ copy: number; own: number }>()
+    ).results;
+
+  it("reads the tag's threads in list order, page after page, from the tag's index", async () => {
+    const vip = await tagged("vip");
     expect(vip.length).toBeGreaterThan(15);
-    expect(await walkTag(5_000)).toEqual({ seen: vip, ways: ["matches_first"] });
-    expect(await walkTag(10)).toEqual({ seen: vip, ways: ["threads_first"] });
+    expect(await walkTag("vip")).toEqual(vip);
+    // With a second tag, the first one's index still leads and the second filters.
+    const both = await truth(
+      `EXISTS (SELECT 1 FROM thread_tags g WHERE g.account_id = t.account_id AND g.thread_id = t.id AND g.tag = 'vip')
+       AND EXISTS (SELECT 1 FROM thread_tags g WHERE g.account_id = t.account_id AND g.thread_id = t.id AND g.tag = ?)`,
+      "billing",
+    );
+    const r = await listThreads(env.DB, mine, { inboxIds: [inbox], tag: "vip", q: "tag:billing", limit: 500 });
+    expect(r.threads.map((t) => t.id)).toEqual(both);
+    const { statement } = await listThreadsAndWay(env.DB, mine, { inboxIds: [inbox], tag: "vip", limit: 50 });
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${statement!.text}`)
+      .bind(...statement!.values)
+      .all<{ detail: string }>();
+    const details = plan.results.map((p) => p.detail).join("\n");
+    // The tag's index gives the page its order: the page is chosen without sorting the tag's threads
+    // (the one sort left orders the page's 50 rows).
+    const choosing = details.slice(0, details.indexOf("CORRELATED"));
+    expect(choosing).toMatch(
+      /^CO-ROUTINE t\nSEARCH g USING (COVERING )?INDEX thread_tags_list \(account_id=\? AND tag=\?/,
+    );
+    expect(choosing).not.toContain("TEMP B-TREE");
+  });
+
+  it("keeps each tag's copy of the thread's last activity: a new tag takes it, a new message moves it", async () => {
+    const [oldest] = (await tagged("vip")).slice(-1);
+    expect(oldest).toBeDefined();
+    // A tag added the way the thread routes add one (no activity given) takes the thread's own.
+    await db
+      .insert(schema.threadTags)
+      .values({ accountId: mine.accountId, threadId: oldest!, tag: "escalated", createdAt: Date.now() });
+    for (const row of await tagCopies(oldest!)) expect(row.copy).toBe(row.own);
+
+    // A reply arrives: the thread is the newest in each of its tags' lists at once.
+    const { rfc } = (await env.DB.prepare(
+      `SELECT rfc_message_id AS rfc FROM messages WHERE account_id = ? AND thread_id = ? LIMIT 1`,
+    )
+      .bind(mine.accountId, oldest!)
+      .first<{ rfc: string }>())!;
+    const replied = await deliver(mine.accountId, inbox, {
+      id: "tag-reply@customer.test",
+      subject: "Re: follow-up",
+      to: "support@postroom.example",
+      body: "Any news?",
+      inReplyTo: rfc,
+      at: Date.now() + 60_000,
+    });
+    expect(replied).toBe(oldest);
+    const copies = await tagCopies(oldest!);
+    expect(copies.length).toBeGreaterThanOrEqual(2);
+    for (const row of copies) expect(row.copy).toBe(row.own);
+    expect((await walkTag("vip"))[0]).toBe(oldest);
+    expect(await walkTag("escalated")).toEqual([oldest]);
   });
 });
 

@@ -320,8 +320,17 @@ export const threadTags = sqliteTable(
     threadId: text("thread_id").notNull(),
     tag: text("tag").notNull(),
     createdAt: integer("created_at").notNull(),
+    /**
+     * The thread's last activity (threads.last_message_at), so a tag's list reads its threads in
+     * list order from one index. Kept by triggers (migration 0017) on every insert here and every
+     * change of the thread's value; nothing writes it by hand.
+     */
+    lastMessageAt: integer("last_message_at").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.accountId, t.threadId, t.tag] }), index("thread_tags_tag").on(t.accountId, t.tag)],
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.threadId, t.tag] }),
+    index("thread_tags_list").on(t.accountId, t.tag, t.lastMessageAt, t.threadId),
+  ],
 );
 
 /** Internal notes: the team talking about a thread; never sent. */

@@ -7,8 +7,9 @@
  * of the full-text index, bounded (each match names its thread in its rowid), and only their threads
  * are sorted. When the bound cuts them short, matches are dense, so threads first is cheaper: walk
  * the newest threads and ask the index about each one (a rowid range), stopping at a page. A tag
- * filter without a search goes the same two ways (its threads first, or the newest threads). Either
- * way the per-row columns are worked out for a page's rows alone.
+ * filter without a search reads the tag's threads in list order from its own index (thread_tags
+ * keeps each thread's last activity). Either way the per-row columns are worked out for a page's
+ * rows alone.
  *
  * Raw SQL on purpose: the filters are optional EXISTS clauses and an FTS5 MATCH, which read more
  * plainly here than through a query builder. Every value is bound; inbox id lists travel as one JSON
@@ -78,8 +79,6 @@ export type SearchWay = "matches_first" | "threads_first";
  * matches are dense enough that the newest threads fill a page after a few probes each.
  */
 export const MATCHES_FIRST_UP_TO = 50_000;
-/** The same for a tag's threads: a thread found costs more than a message matched. */
-export const TAGGED_FIRST_UP_TO = 5_000;
 
 /** A prefix standing for more indexed words than this keeps FTS5's own prefix matching. */
 const MAX_COMPLETIONS = 32;
@@ -88,8 +87,8 @@ const MAX_COMPLETIONS = 32;
 export interface SearchPlan {
   way: SearchWay;
   completions: string[] | null;
-  /** Matches-first reads at most this many matches (one more tells that there are more). */
-  matchesFirstUpTo?: number;
+  /** Matches first reads at most this many matches (one more tells that there are more). */
+  matchesFirstUpTo: number;
 }
 
 /** The full-text expression a search sends to MATCH, and whether it lists what matches or what does not. */
@@ -118,12 +117,11 @@ async function completionsOf(db: D1Database, prefix: string): Promise<string[] |
 
 /**
  * The words a search's typed prefix stands for, looked up first so that FTS5 never merges a
- * prefix's lists; the way starts as matches first (listThreads changes it when there are too many).
+ * prefix's lists; null when there is no prefix or it stands for too many.
  */
-export async function planSearch(db: D1Database, q: string | undefined): Promise<SearchPlan> {
-  if (!q) return { way: "matches_first", completions: null };
-  const prefix = prefixTerm(parseSearch(q));
-  return { way: "matches_first", completions: prefix ? await completionsOf(db, prefix) : null };
+export async function searchCompletions(db: D1Database, q: string | undefined): Promise<string[] | null> {
+  const prefix = q ? prefixTerm(parseSearch(q)) : null;
+  return prefix ? await completionsOf(db, prefix) : null;
 }
 
 export interface ThreadListOptions {
@@ -143,21 +141,27 @@ export async function listThreads(
   return (await listThreadsAndWay(db, who, req, options)).page;
 }
 
+/** A page of the list, how a search went (null without one), and the statement that made the page. */
+export interface ListedPage {
+  page: { threads: ThreadSummaryView[]; nextCursor: string | null };
+  way: SearchWay | null;
+  statement: ThreadListStatement | null;
+}
+
 /**
- * The list, and the way it went. A search (or, without one, a tag) goes matches first, reading at
- * most a bound + 1 of its matches in the same statement; when there were more, the page is asked
- * again threads first. The way is null for a list with neither.
+ * The list, and the way it went. A search goes matches first, reading at most a bound + 1 of its
+ * matches in the same statement; when there were more, the page is asked again threads first.
  */
 export async function listThreadsAndWay(
   db: D1Database,
   who: ThreadListCaller,
   req: ThreadListRequest,
   options: ThreadListOptions = {},
-): Promise<{ page: { threads: ThreadSummaryView[]; nextCursor: string | null }; way: SearchWay | null }> {
+): Promise<ListedPage> {
   const started = Date.now();
-  const planned = await planSearch(db, req.q);
+  const completions = await searchCompletions(db, req.q);
   options.onStatement?.(Date.now() - started);
-  const upTo = options.matchesFirstUpTo ?? MATCHES_FIRST_UP_TO;
+  const matchesFirstUpTo = options.matchesFirstUpTo ?? MATCHES_FIRST_UP_TO;
   const all = async <T>(statement: Statement) => {
     const r = await db
       .prepare(statement.text)
@@ -167,25 +171,25 @@ export async function listThreadsAndWay(
     return r.results;
   };
   const run = async (way: SearchWay) => {
-    const query = threadListQuery(who, req, Date.now(), { ...planned, way, matchesFirstUpTo: upTo });
-    return query ? { rows: await all<Row>(query), boundedTo: query.boundedTo } : null;
+    const statement = threadListQuery(who, req, Date.now(), { way, completions, matchesFirstUpTo });
+    return statement ? { rows: await all<Row>(statement), statement } : null;
   };
   let way = options.way ?? "matches_first";
-  const first = await run(way);
-  let rows = first?.rows ?? null;
-  const boundedTo = first?.boundedTo ?? null;
-  if (rows && boundedTo !== null && !options.way && (rows[0]?.hit_count ?? 0) > boundedTo) {
+  let ran = await run(way);
+  const boundedTo = ran?.statement.boundedTo ?? null;
+  if (ran && boundedTo !== null && !options.way && (ran.rows[0]?.hit_count ?? 0) > boundedTo) {
     way = "threads_first";
-    rows = (await run(way))?.rows ?? null;
+    ran = await run(way);
   }
-  const listed = rows?.filter((r): r is Row & { id: string } => r.id !== null) ?? null;
-  const reported = options.way ?? (boundedTo !== null ? way : null);
-  if (!listed) return { page: { threads: [], nextCursor: null }, way: reported };
-  const threads = listed.map(toSummary);
+  const listed = ran?.rows.filter((r): r is Row & { id: string } => r.id !== null) ?? [];
   const last = listed.at(-1);
   return {
-    page: { threads, nextCursor: listed.length === req.limit && last ? `${last.last_message_at}.${last.id}` : null },
-    way: reported,
+    page: {
+      threads: listed.map(toSummary),
+      nextCursor: listed.length === req.limit && last ? `${last.last_message_at}.${last.id}` : null,
+    },
+    way: options.way ?? (boundedTo !== null ? way : null),
+    statement: ran?.statement ?? null,
   };
 }
 
@@ -210,7 +214,7 @@ export function threadListQuery(
   who: ThreadListCaller,
   req: ThreadListRequest,
   now: number,
-  plan: SearchPlan = { way: "matches_first", completions: null },
+  plan: SearchPlan = { way: "matches_first", completions: null, matchesFirstUpTo: MATCHES_FIRST_UP_TO },
 ): ThreadListStatement | null {
   const where: string[] = ["t.account_id = ?account", "t.hidden_at IS NULL"];
   const binds = new Map<string, unknown>([
@@ -260,7 +264,12 @@ export function threadListQuery(
   if (search && search.assignee.length > 0) where.push(`(${search.assignee.map(assigneeClause).join(" OR ")})`);
 
   const tags = [...(req.tag ? [req.tag] : []), ...(search?.tags.map((t) => t.toLowerCase()) ?? [])];
-  for (const tag of tags) {
+  const expression = search ? searchExpression(search, plan.completions) : null;
+  // Without a search, the first tag's own index gives the threads in list order.
+  const byTag = expression ? undefined : tags[0];
+  const order =
+    byTag === undefined ? { at: "t.last_message_at", id: "t.id" } : { at: "g.last_message_at", id: "g.thread_id" };
+  for (const tag of byTag === undefined ? tags : tags.slice(1)) {
     where.push(
       `EXISTS (SELECT 1 FROM thread_tags g WHERE g.account_id = t.account_id AND g.thread_id = t.id AND g.tag = ${bind(tag)})`,
     );
@@ -288,18 +297,26 @@ export function threadListQuery(
   if (req.cursor) {
     const [ms, id] = req.cursor.split(".") as [string, string];
     where.push(
-      `(t.last_message_at < ${bind(Number(ms))} OR (t.last_message_at = ${bind(Number(ms))} AND t.id < ${bind(id)}))`,
+      `(${order.at} < ${bind(Number(ms))} OR (${order.at} = ${bind(Number(ms))} AND ${order.id} < ${bind(id)}))`,
     );
   }
 
   // The search clause goes last: the cheap filters above decide first whether a thread is a candidate.
-  // Matches first, the page starts from a bounded set (the search's matches, else a tag's threads);
-  // the caller asks again threads first when the set was cut short.
+  // Matches first, the page starts from the search's matches, a bounded set; the caller asks again
+  // threads first when the set was cut short.
   let source = "threads t";
   let set: string | null = null;
-  let upTo = plan.matchesFirstUpTo ?? MATCHES_FIRST_UP_TO;
-  const expression = search ? searchExpression(search, plan.completions) : null;
-  if (expression && plan.way === "threads_first") {
+  const upTo = plan.matchesFirstUpTo;
+  if (byTag !== undefined) {
+    // CROSS JOIN keeps the tag's index (in list order) outermost, so the page stops at its limit.
+    source = "thread_tags g CROSS JOIN threads t";
+    where.push(
+      `g.account_id = ?account`,
+      `g.tag = ${bind(byTag)}`,
+      `t.account_id = g.account_id`,
+      `t.id = g.thread_id`,
+    );
+  } else if (expression && plan.way === "threads_first") {
     const first = `(t.seq << ${SEARCH_THREAD_SHIFT})`;
     const inThread = `EXISTS (SELECT 1 FROM message_search s WHERE message_search MATCH ${bind(expression.expr)}
        AND s.rowid BETWEEN ${first} AND ${first} + ${SEARCH_MAX_PER_THREAD})`;
@@ -315,11 +332,6 @@ export function threadListQuery(
       source = `(${seqs}) hit CROSS JOIN threads t`;
       where.push(`t.seq = hit.seq`);
     } else where.push(`t.seq NOT IN (${seqs})`);
-  } else if (tags[0] !== undefined && plan.way === "matches_first") {
-    upTo = Math.min(upTo, TAGGED_FIRST_UP_TO);
-    set = `SELECT thread_id FROM thread_tags WHERE account_id = ?account AND tag = ${bind(tags[0])} LIMIT ${bind(upTo + 1)}`;
-    source = `hits hit CROSS JOIN threads t`;
-    where.push(`t.id = hit.thread_id`);
   }
   // Cut short, the rest of the page's work is skipped (a constant condition, tested once).
   if (set) where.push(`(SELECT n FROM found) <= ${upTo}`);
@@ -327,7 +339,7 @@ export function threadListQuery(
 
   // The page is chosen first, reading only the thread rows; the columns below are worked out for its rows alone.
   const page = `SELECT t.* FROM ${source} WHERE ${where.join(" AND ")}
-    ORDER BY t.last_message_at DESC, t.id DESC LIMIT ${bind(req.limit)}`;
+    ORDER BY ${order.at} DESC, ${order.id} DESC LIMIT ${bind(req.limit)}`;
   const sql = `${hits}
     SELECT t.id, t.subject, t.snippet, t.last_message_at, t.message_count, t.snoozed_until,
       ${EFFECTIVE_STATUS} AS status,
