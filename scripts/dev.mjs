@@ -163,6 +163,8 @@ start("worker", bin("wrangler"), [
   "--ip",
   "127.0.0.1",
   "--show-interactive-dev-session=false",
+  // Cron triggers do not fire by themselves in development; /__scheduled runs them on request.
+  "--test-scheduled",
   ...vars,
 ]);
 
@@ -178,6 +180,11 @@ if (await waitFor(`${APP_ORIGIN}/healthz`, 60_000)) {
     "--inbox",
     "sales@demo.test",
   ]);
+  // What the deployed Worker's cron trigger does every ten minutes (wrangler.toml [triggers]).
+  const CRON = "*/10 * * * *";
+  setInterval(() => {
+    fetch(`${APP_ORIGIN}/__scheduled?cron=${encodeURIComponent(CRON)}`).catch(() => {});
+  }, 10 * 60_000).unref();
   console.log(`
   Postroom is running at ${APP_ORIGIN}
   ${emulatorUrl ? `Provider emulator (sandbox mode): ${emulatorUrl}` : ""}

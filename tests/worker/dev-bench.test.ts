@@ -42,6 +42,7 @@ describe("development-only measurement routes", () => {
           cookie: owner.cookie,
           envOverrides: { ENVIRONMENT: environment },
         }),
+        call("/dev/bench/search-index", { cookie: owner.cookie, envOverrides: { ENVIRONMENT: environment } }),
       ];
       for (const r of await Promise.all(requests)) {
         expect(r.status).toBe(404);
@@ -52,6 +53,17 @@ describe("development-only measurement routes", () => {
       .bind(owner.accountId)
       .first<{ n: number }>();
     expect(rows?.n).toBe(60);
+  });
+
+  it("tells how many segments the search index has, to a signed-in caller", async () => {
+    const r = await call("/dev/bench/search-index", { cookie: owner.cookie });
+    expect(r.status).toBe(200);
+    const { n } = (await env.DB.prepare(`SELECT count(DISTINCT segid) AS n FROM message_search_idx`).first<{
+      n: number;
+    }>())!;
+    expect(n).toBeGreaterThan(0);
+    expect(r.json).toEqual({ segments: n });
+    expect((await call("/dev/bench/search-index")).status).toBe(401);
   });
 
   it("the bare route answers 200 with nothing", async () => {

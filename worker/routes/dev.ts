@@ -17,6 +17,7 @@ import { DEV_OUTBOX_PREFIX, type DevOutboxEntry } from "../mail/mailer";
 import { requireInboxAccess } from "../middleware/inbox-access";
 import { originCheck } from "../middleware/origin-check";
 import { ADMIN_ROLES, requireRole, requireSession } from "../middleware/session";
+import { countSearchSegments } from "../search/index-maintenance";
 import { usableInboxes } from "../threads/access";
 import { listThreadsAndWay, type ListedPage } from "../threads/list";
 
@@ -119,6 +120,8 @@ export const devRoutes = new Hono<AppEnv>()
   .use(developmentOnly)
   /** A route that does nothing on the same runtime: the baseline webhook ingestion is compared with. */
   .post("/bench/bare", (c) => c.body(null, 200))
+  /** How many segments the full-text index has (the scheduled merge brings them down to one). */
+  .get("/bench/search-index", requireSession, async (c) => c.json({ segments: await countSearchSegments(c.env.DB) }))
   .route("/bench/inboxes", benchRoutes)
   .get("/outbox.json", async (c) => c.json({ messages: await readOutbox(c.env.RAW_MAIL) }))
   .get("/outbox", async (c) => {

@@ -185,6 +185,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     persistDir,
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     "--show-interactive-dev-session=false",
+    // Cron triggers do not fire by themselves in development; /__scheduled runs them on request.
+    "--test-scheduled",
   ];
   const logLimit = options.logLimit ?? 20_000;
   let log = "";
