@@ -173,6 +173,10 @@ const SWEEP: Record<string, Probe> = {
   "GET /dev/outbox": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "GET /dev/outbox.json": { kind: "no-tenant-data", why: "development only; 404 in production (dev-routes test)" },
   "POST /dev/bench/bare": { kind: "no-tenant-data", why: "development only; answers 200 and reads nothing" },
+  "GET /dev/bench/search-index": {
+    kind: "no-tenant-data",
+    why: "development only; answers the full-text index's segment count, which names no account",
+  },
   "GET /dev/bench/inboxes/:inboxId/notifications": {
     kind: "targets-b",
     run: (a, b) => call(`/dev/bench/inboxes/${b.inboxId}/notifications`, { cookie: a.owner.cookie }),
