@@ -59,6 +59,12 @@ const BACKFILL_WATCHDOG_MS = 3 * 60 * 1000;
 const ENUMERATE_GAP_MS = 50;
 /** The least time between two hint-driven sync runs (see #kickForHint). */
 const HINT_SPACING_MS = 1000;
+/**
+ * Gmail drops a mailbox's notifications above one a second, so a change made just after a delivered
+ * one may never be told. One more sync this long after the latest notification picks such a change
+ * up in seconds rather than at the next safety poll.
+ */
+const TRAILING_SYNC_MS = 2000;
 
 /**
  * One object per connected mailbox, addressed by the mailbox's opaque id: the single writer of its
@@ -79,6 +85,11 @@ export class MailboxDO extends DurableObject<Env> {
   #syncing: Promise<void> | null = null;
   /** When the last sync run ended (in memory: after a restart the next hint runs at once). */
   #lastSyncEndedAt = 0;
+  /**
+   * When the sync that trails the latest Gmail notification is due; 0 when none is. In memory: it is
+   * seconds away, and after a restart the safety poll covers the little it could miss.
+   */
+  #trailingSyncAt = 0;
   /** Notifications counted since the count was last written (see #countNotification). */
   #unsavedNotifications = 0;
 
@@ -322,7 +333,10 @@ export class MailboxDO extends DurableObject<Env> {
     this.#countNotification();
     const row = this.#sync.get();
     if (!row || !this.#grants.connected()) return { accepted: false };
+    // Even a stale notification opens the second in which Gmail drops the next ones.
+    this.#trailingSyncAt = Date.now() + TRAILING_SYNC_MS;
     if (historyId && row.cursor && /^\d+$/.test(historyId) && BigInt(historyId) <= BigInt(row.cursor)) {
+      await this.#alarmBy(this.#trailingSyncAt);
       return { accepted: false };
     }
     if (!row.hint_pending) this.#sync.update({ hint_pending: 1 });
@@ -416,6 +430,7 @@ export class MailboxDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.#saveNotificationCount();
+    this.#takeDueTrailingSync();
     await this.#grants.onAlarm();
     await this.#runSync();
     await this.#reschedule();
@@ -427,10 +442,22 @@ export class MailboxDO extends DurableObject<Env> {
    * them; a hint after a quiet spell runs at once.
    */
   async #kickForHint(): Promise<void> {
-    const at = Math.max(Date.now(), this.#lastSyncEndedAt + HINT_SPACING_MS);
+    await this.#alarmBy(Math.max(Date.now(), this.#lastSyncEndedAt + HINT_SPACING_MS));
+  }
+
+  /** The alarm fires by `at` at the latest. */
+  async #alarmBy(at: number): Promise<void> {
     const due = await this.ctx.storage.getAlarm();
     if (due !== null && due <= at) return;
     await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Once due, the sync that trails a notification is a hint like any other. */
+  #takeDueTrailingSync(): void {
+    if (this.#trailingSyncAt === 0 || this.#trailingSyncAt > Date.now()) return;
+    this.#trailingSyncAt = 0;
+    const row = this.#sync.get();
+    if (row && !row.hint_pending) this.#sync.update({ hint_pending: 1 });
   }
 
   /** Runs the due sync work now (coalesced: one run at a time, re-run if more was asked meanwhile). */
@@ -621,6 +648,7 @@ export class MailboxDO extends DurableObject<Env> {
           row.last_error ? Date.now() + 30_000 : Math.max(Date.now(), this.#lastSyncEndedAt + HINT_SPACING_MS),
         );
       if (row.relist_requested) deadlines.push(Date.now());
+      if (this.#trailingSyncAt) deadlines.push(this.#trailingSyncAt);
       if (this.#grants.binding()?.provider === "microsoft") {
         const due = this.#graph.subscriptionDeadline();
         if (due !== null) deadlines.push(row.last_error ? Math.max(due, Date.now() + 30_000) : due);

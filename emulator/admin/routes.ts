@@ -152,6 +152,7 @@ export function adminRoutes(controls: Controls, info: () => Record<string, unkno
   app.post("/gmail/lapse-watch", async (c) =>
     c.json({ lapsed: controls.lapseGmailWatch((await body(c, account)).account) }),
   );
+  app.get("/gmail/push-dropped", (c) => c.json({ dropped: controls.gmailRateLimited() }));
   app.put("/pubsub/route", async (c) => {
     const b = await body(c, schemas.pubsubRoute);
     controls.routePubSubTopic(b.topicName, b.pushEndpoint, b.audience);

@@ -319,6 +319,42 @@ describe("Gmail push, end to end", () => {
     },
   );
 
+  it(
+    "mail whose push Gmail dropped (within a second of the last) still comes in seconds later, with no push for it",
+    { timeout: 30_000 },
+    async () => {
+      const relayStart = Math.max(0, ...(await pushesFor(MAILBOX, 0)).map((p) => p.seq));
+      await new Promise((r) => setTimeout(r, 1100));
+      total += (await deliver(1, "Told")).length;
+      let told: Recorded | undefined;
+      await vi.waitFor(
+        async () => {
+          told = (await pushesFor(MAILBOX, relayStart)).at(-1);
+          expect(told).toBeDefined();
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      expect((await replay(told!)).status).toBe(204);
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      // The sync for the push is done; the next mail comes within Gmail's second, so it is not told.
+      const droppedBefore = ((await emulatorAdmin("/gmail/push-dropped")).json as { dropped: unknown[] }).dropped
+        .length;
+      total += (await deliver(1, "Untold")).length;
+      const { dropped } = (await emulatorAdmin("/gmail/push-dropped")).json as {
+        dropped: { address: string }[];
+      };
+      expect(dropped.slice(droppedBefore).map((d) => d.address)).toEqual([MAILBOX]);
+      await vi.waitFor(async () => expect(await storedCount(owner.accountId, inboxId)).toBe(total), {
+        timeout: 10_000,
+        interval: 200,
+      });
+      expect(await duplicateRfcIds(owner.accountId)).toBe(0);
+    },
+  );
+
   it("a genuine push for another audience or service account is refused and changes nothing", async () => {
     const [p] = await pushesFor(MAILBOX, 0);
     expect(p).toBeDefined();
