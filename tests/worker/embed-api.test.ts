@@ -196,12 +196,21 @@ describe("reading and notes through a partner", () => {
       subject: "Bo's post",
       text: "Draft.",
     });
+    // Ana is only one of the recipients here, in capitals: she still took part.
+    const toAna = await storeMail(owner.accountId, inbox, {
+      from: "Cy <cy@creator.test>",
+      to: `${ADDRESS}, Ana <Ana@Creator.test>`,
+      subject: "Cy copies Ana",
+      text: "See below.",
+    });
     const token = await session({ contact: "ana@creator.test" });
     const ids = (await embedCall(token, "/threads")).json.threads.map((t: { id: string }) => t.id);
     expect(ids).toContain(withAna);
+    expect(ids).toContain(toAna);
     expect(ids).not.toContain(withBo);
     expect((await embedCall(token, `/threads/${withBo}`)).status).toBe(404);
     expect((await embedCall(token, `/threads/${withAna}`)).status).toBe(200);
+    expect((await embedCall(token, `/threads/${toAna}`)).status).toBe(200);
   });
 
   it("a note written in the widget shows in the app's thread as the partner user's, via the partner", async () => {

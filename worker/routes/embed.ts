@@ -33,6 +33,7 @@ import { validate } from "../lib/validate";
 import { newRfcId, sendFromMailbox } from "../mail/outgoing";
 import { listThreads } from "../threads/list";
 import { notifyThread } from "../threads/live-notify";
+import { participantClause } from "../threads/participant";
 import { threadMessages } from "../threads/messages";
 
 const threadParam = z.object({ threadId: idSchema });
@@ -68,12 +69,8 @@ async function embedThread(c: Context<AppEnv>, threadId: string) {
     .then((r) => r?.t);
   if (!thread || thread.hiddenAt !== null) throw notFound("Conversation");
   if (e.contact) {
-    const withContact = await c.env.DB.prepare(
-      `SELECT 1 AS ok FROM messages pm WHERE pm.account_id = ?1 AND pm.thread_id = ?2 AND (lower(pm.from_address) = ?3
-         OR EXISTS (SELECT 1 FROM json_each(pm.to_list) j WHERE lower(json_extract(j.value, '$.address')) = ?3)
-         OR EXISTS (SELECT 1 FROM json_each(pm.cc_list) j WHERE lower(json_extract(j.value, '$.address')) = ?3)) LIMIT 1`,
-    )
-      .bind(e.accountId, thread.id, e.contact)
+    const withContact = await c.env.DB.prepare(`SELECT 1 AS ok WHERE ${participantClause("?1", "?2", "?3")}`)
+      .bind(e.accountId, thread.id, e.contact.toLowerCase())
       .first();
     if (!withContact) throw notFound("Conversation");
   }

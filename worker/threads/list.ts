@@ -25,6 +25,7 @@ import {
   type AssigneeFilter,
   type ParsedSearch,
 } from "../search/query";
+import { participantClause } from "./participant";
 
 export interface ThreadListCaller {
   accountId: string;
@@ -281,13 +282,7 @@ export function threadListQuery(
   if (req.unread === false) where.push(readClause);
 
   if (req.participant) {
-    const who = bind(req.participant.toLowerCase());
-    const listed = (column: string) =>
-      `EXISTS (SELECT 1 FROM json_each(pm.${column}) j WHERE lower(json_extract(j.value, '$.address')) = ${who})`;
-    where.push(
-      `EXISTS (SELECT 1 FROM messages pm WHERE pm.account_id = t.account_id AND pm.thread_id = t.id
-         AND (lower(pm.from_address) = ${who} OR ${listed("to_list")} OR ${listed("cc_list")}))`,
-    );
+    where.push(participantClause("t.account_id", "t.id", bind(req.participant.toLowerCase())));
   }
   if (search?.hasAttachment) {
     where.push(
