@@ -76,8 +76,10 @@ export async function mergeIndex(client: Client, origin: string): Promise<IndexM
   let runs = 0;
   while (left > 1 && runs < 500) {
     const r = await fetch(`${origin}/__scheduled?cron=${encodeURIComponent("*/10 * * * *")}`);
-    if (!r.ok) throw new Error(`/__scheduled answered ${r.status}`);
-    await r.text();
+    const body = await r.text();
+    // Anything else (the app's page, say) means the scheduled handler never ran.
+    if (!r.ok || body !== "Ran scheduled event")
+      throw new Error(`/__scheduled answered ${r.status}: ${body.slice(0, 80)}`);
     runs++;
     left = await segments();
   }

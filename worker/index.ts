@@ -1,7 +1,7 @@
 /**
  * The Worker's entry point: HTTP through the Hono app, the queue consumer, mail for hosted
- * addresses from Email Routing, and the cron triggers' upkeep. Durable Object classes are exported from here so the runtime (and
- * `wrangler types`) can find them.
+ * addresses from Email Routing, and the cron triggers' upkeep. Durable Object classes are exported
+ * from here so the runtime (and `wrangler types`) can find them.
  */
 import { app } from "./app";
 import { handleHostedEmail } from "./hosted/inbound";
